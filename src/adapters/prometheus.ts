@@ -1,0 +1,2 @@
+// PLACEHOLDER — the Prometheus exporter (issue 8) replaces this file.
+export {};

@@ -1,0 +1,2 @@
+// PLACEHOLDER — the Redis store (issue 7) replaces this file.
+export {};

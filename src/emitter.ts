@@ -1,0 +1,74 @@
+import { Logger } from './logger.js';
+
+const logger = new Logger('emitter');
+
+// biome-ignore lint/suspicious/noExplicitAny: event maps are checked at the call sites
+export type EventMap = Record<string, any>;
+type Listener<T> = (payload: T) => void;
+
+/** Payload of `listenererror`: a listener threw while handling `event`. */
+export interface ListenerErrorEvent {
+	readonly event: string;
+	readonly error: unknown;
+}
+
+/**
+ * A typed event emitter whose listeners can never break the emitter's owner: each listener is
+ * called in its own try/catch; a throwing listener is logged and re-emitted as `listenererror`.
+ * One payload object per event.
+ */
+export class SafeEmitter<Events extends EventMap> {
+	readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+	on<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
+		let set = this.#listeners.get(event);
+		if (!set) {
+			set = new Set();
+			this.#listeners.set(event, set);
+		}
+		set.add(listener as Listener<never>);
+		return this;
+	}
+
+	once<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
+		const wrapper: Listener<Events[K]> = (payload) => {
+			this.off(event, wrapper);
+			listener(payload);
+		};
+		return this.on(event, wrapper);
+	}
+
+	off<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
+		const set = this.#listeners.get(event);
+		if (set?.delete(listener as Listener<never>) && set.size === 0) this.#listeners.delete(event);
+		return this;
+	}
+
+	listenerCount(event?: keyof Events & string): number {
+		if (event !== undefined) return this.#listeners.get(event)?.size ?? 0;
+		let count = 0;
+		for (const set of this.#listeners.values()) count += set.size;
+		return count;
+	}
+
+	removeAllListeners(): this {
+		this.#listeners.clear();
+		return this;
+	}
+
+	/** Calls every listener of `event`; a throwing listener becomes a `listenererror` event. */
+	protected safeEmit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
+		const set = this.#listeners.get(event);
+		if (!set) return;
+		for (const listener of [...set]) {
+			try {
+				(listener as Listener<Events[K]>)(payload);
+			} catch (error) {
+				logger.error('safeEmit() listener threw [event:%s]: %o', event, error);
+				if (event !== 'listenererror') {
+					this.safeEmit('listenererror' as K, { event, error } as Events[K]);
+				}
+			}
+		}
+	}
+}

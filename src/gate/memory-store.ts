@@ -1,0 +1,88 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import type { ConsumeResult, PerUserLimit, WatchdogStore } from '../types.js';
+
+interface Window {
+	startedAt: number;
+	used: number;
+}
+
+/**
+ * The default store: per-user state in this process's memory. Fixed windows that start at a
+ * user's first restart (the same semantics as rate-limiter-flexible, which the Redis store
+ * uses), so both stores agree. Entries are dropped once they expire; nothing accumulates.
+ */
+export class MemoryStore implements WatchdogStore {
+	readonly #clock: Clock;
+	readonly #windows = new Map<string, Window>();
+	readonly #pending = new Map<string, Map<string, number>>();
+
+	constructor(clock: Clock = systemClock) {
+		this.#clock = clock;
+	}
+
+	async consumeRestart(userId: string, limit: PerUserLimit): Promise<ConsumeResult> {
+		return this.consumeRestartSync(userId, limit);
+	}
+
+	/** Synchronous core of `consumeRestart`, exact under concurrent callers. */
+	consumeRestartSync(userId: string, { limit, windowMs }: PerUserLimit): ConsumeResult {
+		const now = this.#clock.now();
+		this.#sweepWindows(now, windowMs);
+		let window = this.#windows.get(userId);
+		if (!window || now - window.startedAt >= windowMs) {
+			window = { startedAt: now, used: 0 };
+			this.#windows.set(userId, window);
+		}
+		if (window.used < limit) {
+			window.used += 1;
+			return { allowed: true, retryAfterMs: 0 };
+		}
+		return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(window.startedAt + windowMs - now)) };
+	}
+
+	async addPending(userId: string, transportId: string, ttlMs: number): Promise<number> {
+		const now = this.#clock.now();
+		let entries = this.#pending.get(userId);
+		if (!entries) {
+			entries = new Map();
+			this.#pending.set(userId, entries);
+		}
+		entries.set(transportId, now + ttlMs);
+		return this.#livePending(userId, now);
+	}
+
+	async removePending(userId: string, transportId: string): Promise<void> {
+		const entries = this.#pending.get(userId);
+		if (!entries) return;
+		entries.delete(transportId);
+		if (entries.size === 0) this.#pending.delete(userId);
+	}
+
+	async countPending(userId: string): Promise<number> {
+		return this.#livePending(userId, this.#clock.now());
+	}
+
+	/** How many users have live state (for leak tests and snapshots). */
+	get size(): number {
+		return new Set([...this.#windows.keys(), ...this.#pending.keys()]).size;
+	}
+
+	#livePending(userId: string, now: number): number {
+		const entries = this.#pending.get(userId);
+		if (!entries) return 0;
+		for (const [id, expiresAt] of entries) if (expiresAt <= now) entries.delete(id);
+		if (entries.size === 0) this.#pending.delete(userId);
+		return entries.size;
+	}
+
+	/** Drops expired windows, amortised: at most one pass per window length. */
+	#lastSweep = Number.NEGATIVE_INFINITY;
+	#sweepWindows(now: number, windowMs: number): void {
+		if (now - this.#lastSweep < windowMs) return;
+		this.#lastSweep = now;
+		for (const [userId, window] of this.#windows) {
+			if (now - window.startedAt >= windowMs) this.#windows.delete(userId);
+		}
+	}
+}

@@ -1,0 +1,288 @@
+import type {
+	PerUserLimit,
+	StoreErrorAction,
+	WatchableTransport,
+	WatchdogPolicy,
+	WatchdogPolicyOptions,
+	WatchdogStore,
+} from './types.js';
+
+/** The largest delay a Node timer accepts (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The user id a transport carries by default: `appData.userId` when it is a string or a number. */
+export function defaultUserId(transport: WatchableTransport<unknown>): string | number | undefined {
+	const appData = transport.appData as { userId?: unknown } | undefined;
+	const id = appData?.userId;
+	return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/** Every default in one place. */
+export const DEFAULT_POLICY: WatchdogPolicy = Object.freeze({
+	connectTimeoutMs: 15_000,
+	disconnectGraceMs: 15_000,
+	inactivityTimeoutMs: 10_000,
+	liveness: Object.freeze({ maxStatsRequestsPerSecond: 200, pollIntervalMs: 2_000 }),
+	iceRestart: Object.freeze({
+		requireConnectedOnce: true,
+		perUser: Object.freeze({ limit: 1, windowMs: 20_000 }),
+		reconnectTimeoutMs: 10_000,
+	}),
+	maxPendingPerUser: 4,
+	signalingGraceMs: 10_000,
+	userId: defaultUserId,
+	store: undefined,
+	onStoreError: Object.freeze({ restart: 'deny', pending: 'allow' } as const),
+});
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+	'': [
+		'connectTimeoutMs',
+		'disconnectGraceMs',
+		'inactivityTimeoutMs',
+		'liveness',
+		'iceRestart',
+		'maxPendingPerUser',
+		'signalingGraceMs',
+		'userId',
+		'store',
+		'onStoreError',
+	],
+	liveness: ['maxStatsRequestsPerSecond', 'pollIntervalMs'],
+	iceRestart: ['requireConnectedOnce', 'perUser', 'reconnectTimeoutMs'],
+	'iceRestart.perUser': ['limit', 'windowMs'],
+	onStoreError: ['restart', 'pending'],
+};
+
+const resolvedPolicies = new WeakSet<object>();
+
+/** True when `value` came out of `definePolicy()` (already validated and frozen). */
+export function isResolvedPolicy(value: unknown): value is WatchdogPolicy {
+	return typeof value === 'object' && value !== null && resolvedPolicies.has(value);
+}
+
+/**
+ * Validates `options`, fills in defaults and returns a frozen policy to share across transports.
+ * Throws `TypeError` for a wrong type or an unknown option, `RangeError` for a value out of range;
+ * messages name the option, the value and its type.
+ */
+export function definePolicy<TransportAppData = Record<string, unknown>>(
+	options: WatchdogPolicyOptions<TransportAppData> | WatchdogPolicy<TransportAppData> = {},
+): WatchdogPolicy<TransportAppData> {
+	if (isResolvedPolicy(options)) return options as unknown as WatchdogPolicy<TransportAppData>;
+	const input = plainObject(options, 'policy');
+	checkKeys(input, '');
+	const d = DEFAULT_POLICY;
+	const liveness = optionalObject(input.liveness, 'liveness');
+	const iceRestart = optionalObject(input.iceRestart, 'iceRestart');
+	const perUser = resolvePerUser(iceRestart?.perUser);
+	const maxStatsRequestsPerSecond = positiveNumber(
+		liveness?.maxStatsRequestsPerSecond,
+		'liveness.maxStatsRequestsPerSecond',
+		d.liveness.maxStatsRequestsPerSecond,
+	);
+	const policy: WatchdogPolicy<TransportAppData> = {
+		connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', d.connectTimeoutMs),
+		disconnectGraceMs: duration(input.disconnectGraceMs, 'disconnectGraceMs', d.disconnectGraceMs),
+		inactivityTimeoutMs: duration(input.inactivityTimeoutMs, 'inactivityTimeoutMs', d.inactivityTimeoutMs),
+		liveness: Object.freeze({
+			maxStatsRequestsPerSecond,
+			pollIntervalMs: duration(liveness?.pollIntervalMs, 'liveness.pollIntervalMs', d.liveness.pollIntervalMs, {
+				min: 1,
+				finite: true,
+			}),
+		}),
+		iceRestart: Object.freeze({
+			requireConnectedOnce: boolean(
+				iceRestart?.requireConnectedOnce,
+				'iceRestart.requireConnectedOnce',
+				d.iceRestart.requireConnectedOnce,
+			),
+			perUser,
+			reconnectTimeoutMs: duration(
+				iceRestart?.reconnectTimeoutMs,
+				'iceRestart.reconnectTimeoutMs',
+				d.iceRestart.reconnectTimeoutMs,
+			),
+		}),
+		maxPendingPerUser: count(input.maxPendingPerUser, 'maxPendingPerUser', d.maxPendingPerUser),
+		signalingGraceMs: duration(input.signalingGraceMs, 'signalingGraceMs', d.signalingGraceMs),
+		userId: userIdFunction(input.userId) as WatchdogPolicy<TransportAppData>['userId'],
+		store: storeOption(input.store),
+		onStoreError: storeErrorOption(input.onStoreError),
+	};
+	Object.freeze(policy);
+	resolvedPolicies.add(policy);
+	return policy;
+}
+
+/* ------------------------------------------------------------------ validators */
+
+type Bag = Record<string, unknown>;
+
+function describe(value: unknown): string {
+	let shown: string;
+	if (typeof value === 'string') shown = JSON.stringify(value);
+	else if (typeof value === 'function') shown = `[function ${value.name || 'anonymous'}]`;
+	else if (typeof value === 'bigint') shown = `${value}n`;
+	else if (Array.isArray(value)) shown = '[array]';
+	else if (typeof value === 'object' && value !== null) shown = '[object]';
+	else shown = String(value);
+	const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+	return `${shown} (${type})`;
+}
+
+function plainObject(value: unknown, name: string): Bag {
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new TypeError(`\`${name}\` must be an object, got ${describe(value)}`);
+	}
+	return value as Bag;
+}
+
+function optionalObject(value: unknown, name: string): Bag | undefined {
+	if (value === undefined) return undefined;
+	const bag = plainObject(value, name);
+	checkKeys(bag, name);
+	return bag;
+}
+
+function checkKeys(bag: Bag, path: string): void {
+	const known = KNOWN_KEYS[path] ?? [];
+	for (const key of Object.keys(bag)) {
+		if (known.includes(key)) continue;
+		const name = path ? `${path}.${key}` : key;
+		const suggestion = closest(key, known);
+		const hint = suggestion ? `; did you mean \`${path ? `${path}.` : ''}${suggestion}\`?` : '';
+		throw new TypeError(`unknown option \`${name}\`${hint} (valid: ${known.join(', ')})`);
+	}
+}
+
+/** The known key nearest to `key` by edit distance (case-insensitive), if it is plausibly a typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+	let best: string | undefined;
+	let bestDistance = Number.POSITIVE_INFINITY;
+	for (const candidate of known) {
+		const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+		if (distance < bestDistance) {
+			best = candidate;
+			bestDistance = distance;
+		}
+	}
+	return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+	let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+	for (let i = 1; i <= a.length; i++) {
+		const current = [i];
+		for (let j = 1; j <= b.length; j++) {
+			const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+			current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+		}
+		previous = current;
+	}
+	return previous[b.length] ?? 0;
+}
+
+function number(value: unknown, name: string): number {
+	if (typeof value !== 'number') throw new TypeError(`\`${name}\` must be a number, got ${describe(value)}`);
+	if (Number.isNaN(value)) throw new RangeError(`\`${name}\` must not be NaN`);
+	return value;
+}
+
+/** A duration in ms: 0 … 2^31-1, or Infinity (off) unless `finite`. */
+function duration(
+	value: unknown,
+	name: string,
+	fallback: number,
+	{ min = 0, finite = false }: { min?: number; finite?: boolean } = {},
+): number {
+	if (value === undefined) return fallback;
+	const ms = number(value, name);
+	if (ms === Number.POSITIVE_INFINITY && !finite) return ms;
+	if (ms < min || ms > MAX_TIMER_MS) {
+		const off = finite ? '' : ', or Infinity to turn it off';
+		throw new RangeError(`\`${name}\` must be between ${min} and ${MAX_TIMER_MS} ms${off}, got ${describe(value)}`);
+	}
+	return ms;
+}
+
+/** A whole count ≥ 0, or Infinity (off). */
+function count(value: unknown, name: string, fallback: number, min = 0): number {
+	if (value === undefined) return fallback;
+	const n = number(value, name);
+	if (n === Number.POSITIVE_INFINITY) return n;
+	if (!Number.isInteger(n) || n < min) {
+		throw new RangeError(`\`${name}\` must be a whole number ≥ ${min}, or Infinity to turn it off, got ${describe(value)}`);
+	}
+	return n;
+}
+
+function positiveNumber(value: unknown, name: string, fallback: number): number {
+	if (value === undefined) return fallback;
+	const n = number(value, name);
+	if (!(n > 0) || !Number.isFinite(n)) {
+		throw new RangeError(`\`${name}\` must be a finite number > 0, got ${describe(value)}`);
+	}
+	return n;
+}
+
+function boolean(value: unknown, name: string, fallback: boolean): boolean {
+	if (value === undefined) return fallback;
+	if (typeof value !== 'boolean') throw new TypeError(`\`${name}\` must be a boolean, got ${describe(value)}`);
+	return value;
+}
+
+function resolvePerUser(value: unknown): PerUserLimit | false {
+	const fallback = DEFAULT_POLICY.iceRestart.perUser;
+	if (value === undefined) return fallback;
+	if (value === false) return false;
+	const bag = plainObject(value, 'iceRestart.perUser');
+	checkKeys(bag, 'iceRestart.perUser');
+	const limit = count(bag.limit, 'iceRestart.perUser.limit', fallback ? fallback.limit : 1, 1);
+	const windowMs = duration(bag.windowMs, 'iceRestart.perUser.windowMs', fallback ? fallback.windowMs : 20_000, {
+		min: 1,
+		finite: true,
+	});
+	if (limit === Number.POSITIVE_INFINITY) return false;
+	return Object.freeze({ limit, windowMs });
+}
+
+function userIdFunction(value: unknown): WatchdogPolicy['userId'] {
+	if (value === undefined) return defaultUserId;
+	if (typeof value !== 'function') throw new TypeError(`\`userId\` must be a function, got ${describe(value)}`);
+	return value as WatchdogPolicy['userId'];
+}
+
+function storeOption(value: unknown): WatchdogStore | undefined {
+	if (value === undefined) return undefined;
+	const bag = plainObject(value, 'store');
+	for (const method of ['consumeRestart', 'addPending', 'removePending', 'countPending']) {
+		if (typeof bag[method] !== 'function') {
+			throw new TypeError(`\`store\` must implement WatchdogStore: \`store.${method}\` is ${describe(bag[method])}`);
+		}
+	}
+	return value as WatchdogStore;
+}
+
+function storeErrorAction(value: unknown, name: string, fallback: StoreErrorAction): StoreErrorAction {
+	if (value === undefined) return fallback;
+	if (value !== 'deny' && value !== 'allow') {
+		throw new TypeError(`\`${name}\` must be 'deny' or 'allow', got ${describe(value)}`);
+	}
+	return value;
+}
+
+function storeErrorOption(value: unknown): WatchdogPolicy['onStoreError'] {
+	const d = DEFAULT_POLICY.onStoreError;
+	if (value === undefined) return d;
+	if (typeof value === 'string') {
+		const action = storeErrorAction(value, 'onStoreError', d.restart);
+		return Object.freeze({ restart: action, pending: action });
+	}
+	const bag = optionalObject(value, 'onStoreError') ?? {};
+	return Object.freeze({
+		restart: storeErrorAction(bag.restart, 'onStoreError.restart', d.restart),
+		pending: storeErrorAction(bag.pending, 'onStoreError.pending', d.pending),
+	});
+}

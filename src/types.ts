@@ -1,0 +1,404 @@
+// The public contract: every type an application sees. Implementations stay internal.
+import type { ListenerErrorEvent } from './emitter.js';
+import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
+
+/* ------------------------------------------------------------------ transports */
+
+/** Anything with `on`/`off` for named events (mediasoup's EnhancedEventEmitter, Node's EventEmitter). */
+export interface EventSourceLike {
+	// biome-ignore lint/suspicious/noExplicitAny: must accept mediasoup's generic typed emitters of any version
+	on(event: any, listener: (...args: any[]) => void): unknown;
+	// biome-ignore lint/suspicious/noExplicitAny: see above
+	off(event: any, listener: (...args: any[]) => void): unknown;
+}
+
+/** ICE parameters as mediasoup returns them from `restartIce()`. */
+export interface IceParametersLike {
+	readonly usernameFragment: string;
+	readonly password: string;
+	readonly iceLite?: boolean | undefined;
+}
+
+/** The fields of `WebRtcTransport.getStats()[0]` the watchdog reads. */
+export interface TransportStatsLike {
+	readonly bytesReceived?: number | undefined;
+	readonly timestamp?: number | undefined;
+}
+
+/**
+ * A mediasoup 3.x `WebRtcTransport`, recognised by shape (never by `instanceof`: mediasoup 3.15+
+ * exports only types and an app may load two copies). Both 3.12 and 3.27 transports fit.
+ */
+export interface WatchableTransport<TransportAppData = Record<string, unknown>> extends EventSourceLike {
+	readonly id: string;
+	readonly closed: boolean;
+	readonly iceState: string;
+	readonly dtlsState: string;
+	readonly appData: TransportAppData;
+	readonly observer: EventSourceLike;
+	restartIce(): Promise<IceParametersLike>;
+	getStats(): Promise<ReadonlyArray<TransportStatsLike>>;
+	close(): void;
+}
+
+/** A mediasoup `Worker`, used only to tell a worker death from a router close. */
+export interface WorkerLike {
+	readonly died: boolean;
+}
+
+/* ------------------------------------------------------------------ policy */
+
+/** A per-user rate limit: at most `limit` events per `windowMs` (fixed window from the first). */
+export interface PerUserLimit {
+	/** How many ICE restarts one user may have in one window. @default 1 */
+	readonly limit: number;
+	/** Length of the window in milliseconds. @default 20_000 */
+	readonly windowMs: number;
+}
+
+/** What to do when the shared store (e.g. Redis) fails. */
+export type StoreErrorAction = 'deny' | 'allow';
+
+/** ICE-restart gate options. */
+export interface IceRestartPolicyOptions {
+	/**
+	 * Refuse restarts until the transport reached DTLS `connected` at least once.
+	 * @default true
+	 */
+	readonly requireConnectedOnce?: boolean;
+	/**
+	 * Per-user restart rate limit, shared by all transports of a user watched with the same
+	 * policy (and, with a shared store, by every SFU node). `false` turns it off.
+	 * @default { limit: 1, windowMs: 20_000 }
+	 * @example { limit: 2, windowMs: 30_000 }
+	 */
+	readonly perUser?: Partial<PerUserLimit> | false;
+	/**
+	 * A granted restart must reconnect within this many milliseconds, or the transport is closed
+	 * with `restart-timeout`. `Infinity` turns it off.
+	 * @default 10_000
+	 */
+	readonly reconnectTimeoutMs?: number;
+}
+
+/** Stats-based liveness options (shared scheduler of `getStats()` polls). */
+export interface LivenessPolicyOptions {
+	/**
+	 * Upper bound of `getStats()` requests per second the watchdog sends to mediasoup, over all
+	 * transports it watches. With more transports, each is polled less often and the effective
+	 * detection bound grows (see `snapshot()`).
+	 * @default 200
+	 */
+	readonly maxStatsRequestsPerSecond?: number;
+	/**
+	 * How often each connected transport is polled when the budget allows, in milliseconds.
+	 * @default 2_000
+	 */
+	readonly pollIntervalMs?: number;
+}
+
+/**
+ * What `definePolicy()` accepts. Every duration is in milliseconds and `Infinity` means "off".
+ * @typeParam TransportAppData - the `appData` type of the transports the policy will watch.
+ */
+export interface WatchdogPolicyOptions<TransportAppData = Record<string, unknown>> {
+	/**
+	 * First-connect deadline: a transport not DTLS `connected` within this many milliseconds
+	 * of being watched is closed with `connect-timeout`.
+	 * @default 15_000
+	 */
+	readonly connectTimeoutMs?: number;
+	/**
+	 * ICE `'disconnected'` for this long, with no restart in progress, closes the transport with
+	 * `ice-disconnected`.
+	 * @default 15_000
+	 */
+	readonly disconnectGraceMs?: number;
+	/**
+	 * A connected transport that receives no bytes for this long is closed with `inactive`
+	 * (catches clients that vanish silently, on any mediasoup version).
+	 * @default 10_000
+	 */
+	readonly inactivityTimeoutMs?: number;
+	/** Stats polling budget. */
+	readonly liveness?: LivenessPolicyOptions;
+	/** ICE-restart gate. */
+	readonly iceRestart?: IceRestartPolicyOptions;
+	/**
+	 * How many never-connected transports one user may hold; one more is closed with
+	 * `pending-limit`. `Infinity` turns it off.
+	 * @default 4
+	 */
+	readonly maxPendingPerUser?: number;
+	/**
+	 * After a user's bound signaling session ends abruptly, how long a new session may take to
+	 * be bound before the user's transports are closed with `signaling-lost`.
+	 * @default 10_000
+	 */
+	readonly signalingGraceMs?: number;
+	/**
+	 * Resolves the user a transport belongs to. Needed when a per-user limit is on.
+	 * @default (transport) => transport.appData.userId (a string or number)
+	 */
+	readonly userId?: (transport: WatchableTransport<TransportAppData>) => string | number | undefined;
+	/**
+	 * Where per-user restart limits and pending counts live. Default: in this process's memory.
+	 * Use `mediasoup-watchdog/redis` to share them across SFU nodes.
+	 */
+	readonly store?: WatchdogStore;
+	/**
+	 * What to do when the store fails: one action for both, or one each.
+	 * @default { restart: 'deny', pending: 'allow' }
+	 */
+	readonly onStoreError?: StoreErrorAction | { readonly restart?: StoreErrorAction; readonly pending?: StoreErrorAction };
+}
+
+/** A validated, frozen policy with every default filled in. */
+export interface WatchdogPolicy<TransportAppData = Record<string, unknown>> {
+	readonly connectTimeoutMs: number;
+	readonly disconnectGraceMs: number;
+	readonly inactivityTimeoutMs: number;
+	readonly liveness: Readonly<Required<LivenessPolicyOptions>>;
+	readonly iceRestart: {
+		readonly requireConnectedOnce: boolean;
+		readonly perUser: PerUserLimit | false;
+		readonly reconnectTimeoutMs: number;
+	};
+	readonly maxPendingPerUser: number;
+	readonly signalingGraceMs: number;
+	readonly userId: (transport: WatchableTransport<TransportAppData>) => string | number | undefined;
+	readonly store: WatchdogStore | undefined;
+	readonly onStoreError: { readonly restart: StoreErrorAction; readonly pending: StoreErrorAction };
+}
+
+/* ------------------------------------------------------------------ store */
+
+/** Outcome of one attempt to consume a per-user restart allowance. */
+export interface ConsumeResult {
+	readonly allowed: boolean;
+	/** When the next attempt can succeed, in milliseconds from now (0 when allowed). */
+	readonly retryAfterMs: number;
+}
+
+/**
+ * Where per-user state lives. The default keeps it in memory; `mediasoup-watchdog/redis` keeps
+ * it in Redis so that limits hold across SFU nodes. Methods reject when the store is down.
+ */
+export interface WatchdogStore {
+	/** Consumes one ICE-restart allowance of `userId` under `limit`. */
+	consumeRestart(userId: string, limit: PerUserLimit): Promise<ConsumeResult>;
+	/**
+	 * Records a never-connected transport of `userId`, forgotten automatically after `ttlMs`
+	 * (a crashed node must not hold a user's budget forever). Resolves with the user's count
+	 * including this one.
+	 */
+	addPending(userId: string, transportId: string, ttlMs: number): Promise<number>;
+	/** Forgets a pending transport (it connected or closed). Idempotent. */
+	removePending(userId: string, transportId: string): Promise<void>;
+	/** The user's current count of pending transports. */
+	countPending(userId: string): Promise<number>;
+}
+
+/* ------------------------------------------------------------------ states, reasons, events */
+
+/** Where a watch is in its life. `closed` and `stopped` are terminal. */
+export type WatchState = 'connecting' | 'connected' | 'disconnected' | 'restarting' | 'closed' | 'stopped';
+
+/** Why a watch ended. See docs/closures.md for the mediasoup events behind each. */
+export type CloseReason =
+	| 'connect-timeout'
+	| 'dtls-closed'
+	| 'dtls-failed'
+	| 'ice-disconnected'
+	| 'inactive'
+	| 'restart-timeout'
+	| 'pending-limit'
+	| 'signaling-closed'
+	| 'signaling-lost'
+	| 'app'
+	| 'transport-closed'
+	| 'router-closed'
+	| 'listen-server-closed'
+	| 'worker-died'
+	| 'stopped';
+
+/** Why `restartIce()` was refused. */
+export type IceRestartDenialReason = 'never-connected' | 'rate-limited' | 'closed' | 'store-unavailable';
+
+/** What `closed` settles with and the `close` event carries. */
+export interface CloseInfo {
+	readonly reason: CloseReason;
+	/** True for an intentional end (the client's close_notify, a clean signaling close, the app). */
+	readonly clean: boolean;
+	/** Whether the watchdog closed the transport itself (false: it only recorded the close). */
+	readonly closedByWatchdog: boolean;
+	readonly transportId: string;
+	readonly userId: string | undefined;
+	/** Whether DTLS reached `connected` at least once. */
+	readonly connectedOnce: boolean;
+	/** Milliseconds from watch start to the first DTLS `connected`; null if never. */
+	readonly timeToConnectMs: number | null;
+	/** Milliseconds from watch start to the close. */
+	readonly durationMs: number;
+	/** Milliseconds from the last sign of life seen (activity, ICE loss, session end) to the decision; null when not applicable. */
+	readonly detectionMs: number | null;
+	/** Free text the app passed to `close(detail)`, or the watchdog's own explanation. */
+	readonly detail: string | undefined;
+}
+
+export interface ConnectEvent {
+	/** Milliseconds from watch start to DTLS `connected`. */
+	readonly timeToConnectMs: number;
+}
+
+export interface DisconnectEvent {
+	/** The ICE state that started the disconnection. */
+	readonly iceState: string;
+	/** Milliseconds the watch will wait before closing (`Infinity` when off or suspended). */
+	readonly graceMs: number;
+}
+
+export interface ReconnectEvent {
+	/** Milliseconds from the disconnection (or the granted restart) to the reconnection. */
+	readonly afterMs: number;
+	/** True when it followed a granted ICE restart. */
+	readonly afterRestart: boolean;
+}
+
+export type IceRestartEvent =
+	| { readonly outcome: 'granted'; readonly iceParameters: IceParametersLike }
+	| { readonly outcome: 'denied'; readonly reason: IceRestartDenialReason; readonly retryAfterMs: number | null };
+
+export interface StateChangeEvent {
+	readonly from: WatchState;
+	readonly to: WatchState;
+}
+
+/** Events of a `TransportWatch`. One payload object each. */
+export interface TransportWatchEvents {
+	connect: ConnectEvent;
+	disconnect: DisconnectEvent;
+	reconnect: ReconnectEvent;
+	icerestart: IceRestartEvent;
+	statechange: StateChangeEvent;
+	close: CloseInfo;
+	listenererror: ListenerErrorEvent;
+}
+
+/** A typed event subscription API. */
+export interface TypedEvents<Events> {
+	on<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this;
+	once<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this;
+	off<K extends keyof Events & string>(event: K, listener: (payload: Events[K]) => void): this;
+	listenerCount(event?: keyof Events & string): number;
+}
+
+/* ------------------------------------------------------------------ handles */
+
+/** Per-watch options for `watchTransport(transport, policy, options)`. */
+export interface WatchOptions {
+	/** Aborting it stops the watch (same as `stop()`). */
+	readonly signal?: AbortSignal;
+	/** The transport's worker: lets a worker death be reported as `worker-died`, not `router-closed`. */
+	readonly worker?: WorkerLike;
+	/** The user this transport belongs to; overrides the policy's `userId()`. */
+	readonly userId?: string | number;
+}
+
+/** The handle `watchTransport()` returns. */
+export interface TransportWatch<Transport extends WatchableTransport<unknown> = WatchableTransport>
+	extends TypedEvents<TransportWatchEvents>,
+		Disposable {
+	/** The watched transport; `undefined` once the watch ended (no reference is kept). */
+	readonly transport: Transport | undefined;
+	readonly transportId: string;
+	readonly userId: string | undefined;
+	readonly state: WatchState;
+	/** Whether DTLS reached `connected` at least once. */
+	readonly connectedOnce: boolean;
+	/** The reason the watch ended, or `undefined` while it is active. */
+	readonly closeReason: CloseReason | undefined;
+	/** Settles once, when the watch ends (close or stop). Never rejects. */
+	readonly closed: Promise<CloseInfo>;
+	/**
+	 * Restarts ICE if the policy allows it, resolving with mediasoup's new ICE parameters.
+	 * Rejects with `IceRestartDeniedError`. Concurrent calls share one decision.
+	 */
+	restartIce(): Promise<IceParametersLike>;
+	/** Closes the transport with reason `app`. Idempotent. */
+	close(detail?: string): void;
+	/** Stops watching and releases everything, leaving the transport open. Idempotent. */
+	stop(): void;
+}
+
+/** Events of `watchdog.observer`, for metrics adapters. */
+export interface WatchdogObserverEvents {
+	watch: { readonly transportId: string; readonly userId: string | undefined };
+	statechange: { readonly transportId: string; readonly from: WatchState; readonly to: WatchState };
+	connect: { readonly transportId: string; readonly timeToConnectMs: number };
+	close: CloseInfo;
+	icerestart: { readonly transportId: string; readonly userId: string | undefined } & IceRestartEvent;
+	listenererror: ListenerErrorEvent;
+}
+
+/** Counts and summaries returned by `watchdog.snapshot()`. Plain data. */
+export interface WatchdogSnapshot {
+	readonly transports: Readonly<Record<Exclude<WatchState, 'closed' | 'stopped'>, number>>;
+	readonly closes: Readonly<Partial<Record<CloseReason, number>>>;
+	readonly restarts: {
+		readonly granted: number;
+		readonly denied: Readonly<Partial<Record<IceRestartDenialReason, number>>>;
+	};
+	readonly timeToConnectMs: Summary;
+	readonly detectionMs: Summary;
+	readonly liveness: {
+		/** Transports currently polled. */
+		readonly tracked: number;
+		/** getStats() requests per second the scheduler is currently sending. */
+		readonly requestsPerSecond: number;
+		/** Milliseconds between two polls of one transport at the current load. */
+		readonly pollIntervalMs: number;
+		/** Worst-case time from a client's disappearance to an `inactive` close, in milliseconds. */
+		readonly detectionBoundMs: number;
+	};
+	readonly users: number;
+}
+
+/** count / min / mean / p50 / p95 / max over a recent window of samples (ms). */
+export interface Summary {
+	readonly count: number;
+	readonly min: number | null;
+	readonly mean: number | null;
+	readonly p50: number | null;
+	readonly p95: number | null;
+	readonly max: number | null;
+}
+
+/**
+ * The registry behind `watchTransport()`: per-user state (restart limits, pending counts,
+ * signaling sessions) shared by every transport watched through it.
+ */
+export interface Watchdog<TransportAppData = Record<string, unknown>> extends Disposable {
+	readonly policy: WatchdogPolicy<TransportAppData>;
+	/** Events for metrics adapters, apart from the app-facing events of each watch. */
+	readonly observer: TypedEvents<WatchdogObserverEvents>;
+	/** Watches a transport (same as `watchTransport(transport, policy, options)`). */
+	watch<Transport extends WatchableTransport<TransportAppData>>(
+		transport: Transport,
+		options?: WatchOptions,
+	): TransportWatch<Transport>;
+	/** The active watch of a transport, by id. */
+	get(transportId: string): TransportWatch | undefined;
+	/** The active watches of one user. */
+	watchesOf(userId: string | number): TransportWatch[];
+	/** Whether the user may create one more never-connected transport (`maxPendingPerUser`). */
+	canCreate(userId: string | number): Promise<boolean>;
+	/** Closes every transport of the user with reason `app`; returns how many. */
+	closeUser(userId: string | number, detail?: string): number;
+	/** Follows the user's signaling session: its end closes the user's transports. */
+	bindSession(userId: string | number, session: SignalingSession, options?: BindSessionOptions): SessionBinding;
+	/** Counts and summaries, cheap enough to call every second. */
+	snapshot(): WatchdogSnapshot;
+	/** Stops every watch (transports stay open), the liveness scheduler and session bindings. */
+	stop(): void;
+}

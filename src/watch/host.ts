@@ -1,0 +1,47 @@
+// The internal contract between a TransportWatch and the watchdog that owns it.
+import type { Clock } from '../clock.js';
+import type {
+	CloseInfo,
+	IceRestartDenialReason,
+	IceRestartEvent,
+	WatchState,
+	WatchableTransport,
+	WatchdogPolicy,
+} from '../types.js';
+
+export type RestartDecision =
+	| { readonly allowed: true }
+	| {
+			readonly allowed: false;
+			readonly reason: IceRestartDenialReason;
+			readonly retryAfterMs: number | null;
+			readonly cause?: unknown;
+	  };
+
+export interface WatchHost {
+	readonly policy: WatchdogPolicy<never>;
+	readonly clock: Clock;
+	/** The per-user part of the restart gate (the watch itself checks closed / never connected). */
+	decideRestart(userId: string | undefined): Promise<RestartDecision>;
+	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void;
+	connected(watch: WatchHandleInternal, timeToConnectMs: number): void;
+	restartDecided(watch: WatchHandleInternal, event: IceRestartEvent): void;
+	ended(watch: WatchHandleInternal, info: CloseInfo): void;
+}
+
+/** What the watchdog's parts (liveness, signaling, pending cap) may do with a watch. */
+export interface WatchHandleInternal {
+	readonly transportId: string;
+	readonly userId: string | undefined;
+	readonly state: WatchState;
+	readonly connectedOnce: boolean;
+	/** The transport while the watch is active. */
+	readonly activeTransport: WatchableTransport<unknown> | undefined;
+	/** Ends the watch for a reason the watchdog causes, closing the transport. */
+	terminate(reason: Exclude<CloseInfo['reason'], 'stopped'>, options?: TerminateOptions): void;
+}
+
+export interface TerminateOptions {
+	readonly detail?: string | undefined;
+	readonly detectionMs?: number | null | undefined;
+}

@@ -1,0 +1,469 @@
+import pTimeout from 'p-timeout';
+import type { TimerHandle } from '../clock.js';
+import { TimerSlot } from '../clock.js';
+import { SafeEmitter } from '../emitter.js';
+import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
+import { Logger } from '../logger.js';
+import type {
+	CloseInfo,
+	CloseReason,
+	IceParametersLike,
+	IceRestartDenialReason,
+	TransportWatch,
+	TransportWatchEvents,
+	WatchState,
+	WatchableTransport,
+	WorkerLike,
+} from '../types.js';
+import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
+import { CLEAN_REASONS } from './reasons.js';
+
+const logger = new Logger('TransportWatch');
+
+const CONNECT_TIMEOUT = Symbol('connect-timeout');
+const STATS_TIMEOUT_MS = 2_000;
+
+type Listener = (...args: never[]) => void;
+
+/** Options the watchdog passes when it creates a watch. */
+export interface TransportWatchInit {
+	readonly userId: string | undefined;
+	readonly worker: WorkerLike | undefined;
+	readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * The state machine of one watched WebRtcTransport:
+ * `connecting → connected ⇄ disconnected / restarting → closed` (or `stopped`).
+ * Every path out goes through `#end()`, which records exactly one reason.
+ */
+export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
+	extends SafeEmitter<TransportWatchEvents>
+	implements TransportWatch<Transport & WatchableTransport>, WatchHandleInternal
+{
+	readonly transportId: string;
+	readonly userId: string | undefined;
+
+	readonly #host: WatchHost;
+	#transport: Transport | undefined;
+	#worker: WorkerLike | undefined;
+	#signal: AbortSignal | undefined;
+	#state: WatchState = 'connecting';
+	#closeReason: CloseReason | undefined;
+	#connectedOnce = false;
+	#timeToConnectMs: number | null = null;
+	readonly #startedAt: number;
+	#disconnectedAt = 0;
+	#restartStartedAt = 0;
+	#restartBaselineBytes: Promise<number | undefined> | undefined;
+	#restartInFlight: Promise<IceParametersLike> | undefined;
+	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
+	#externalCloseReason: CloseReason | undefined;
+
+	#connectDeadline: (Promise<unknown> & { clear(): void }) | undefined;
+	#resolveConnected: (() => void) | undefined;
+	readonly #graceTimer: TimerSlot;
+	readonly #reconnectTimer: TimerSlot;
+
+	readonly #closed: Promise<CloseInfo>;
+	#resolveClosed!: (info: CloseInfo) => void;
+
+	/** Every listener this watch added, to remove exactly those. */
+	readonly #subscriptions: Array<{
+		source: { off(event: string, listener: Listener): unknown };
+		event: string;
+		listener: Listener;
+	}> = [];
+
+	constructor(transport: Transport, host: WatchHost, init: TransportWatchInit) {
+		super();
+		this.#host = host;
+		this.#transport = transport;
+		this.transportId = transport.id;
+		this.userId = init.userId;
+		this.#worker = init.worker;
+		this.#signal = init.signal;
+		this.#startedAt = host.clock.now();
+		this.#graceTimer = new TimerSlot(host.clock);
+		this.#reconnectTimer = new TimerSlot(host.clock);
+		this.#closed = new Promise((resolve) => {
+			this.#resolveClosed = resolve;
+		});
+
+		this.#subscribe(transport.observer, 'icestatechange', (iceState: string) => this.#onIceState(iceState));
+		this.#subscribe(transport.observer, 'dtlsstatechange', (dtlsState: string) => this.#onDtlsState(dtlsState));
+		this.#subscribe(transport.observer, 'iceselectedtuplechange', () => this.#onSelectedTupleChange());
+		this.#subscribe(transport.observer, 'close', () => this.#onTransportClosed());
+		this.#subscribe(transport, 'routerclose', () => {
+			this.#externalCloseReason = this.#worker?.died ? 'worker-died' : 'router-closed';
+		});
+		this.#subscribe(transport, 'listenserverclose', () => {
+			this.#externalCloseReason = 'listen-server-closed';
+		});
+		if (init.signal) {
+			const onAbort = (): void => this.stop();
+			init.signal.addEventListener('abort', onAbort, { once: true });
+			this.#subscriptions.push({
+				source: { off: (event, listener) => init.signal?.removeEventListener(event, listener as () => void) },
+				event: 'abort',
+				listener: onAbort,
+			});
+		}
+		logger.debug(
+			'constructor() [transportId:%s, userId:%s, iceState:%s, dtlsState:%s]',
+			this.transportId,
+			this.userId,
+			transport.iceState,
+			transport.dtlsState,
+		);
+	}
+
+	/** Applies the transport's current state and arms the deadline. Called once by the watchdog. */
+	start(): void {
+		const transport = this.#transport;
+		if (!transport) return;
+		if (this.#signal?.aborted) {
+			this.stop();
+			return;
+		}
+		if (transport.dtlsState === 'connected') {
+			// Watched after it connected: no deadline, and no `connect` event.
+			this.#connectedOnce = true;
+			this.#timeToConnectMs = 0;
+			this.#setState('connected');
+			if (transport.iceState === 'disconnected') this.#onIceState('disconnected');
+			return;
+		}
+		if (transport.dtlsState === 'failed') {
+			queueMicrotask(() => this.#end('dtls-failed', { closeTransport: true, detail: 'DTLS had already failed when watched' }));
+			return;
+		}
+		if (transport.dtlsState === 'closed') {
+			queueMicrotask(() => this.#end('dtls-closed', { closeTransport: true, detail: 'DTLS was already closed when watched' }));
+			return;
+		}
+		this.#armConnectDeadline();
+	}
+
+	/* ---------------------------------------------------------------- public API */
+
+	get transport(): (Transport & WatchableTransport) | undefined {
+		return this.#transport as (Transport & WatchableTransport) | undefined;
+	}
+
+	get activeTransport(): WatchableTransport<unknown> | undefined {
+		return this.#transport;
+	}
+
+	get state(): WatchState {
+		return this.#state;
+	}
+
+	get connectedOnce(): boolean {
+		return this.#connectedOnce;
+	}
+
+	get closeReason(): CloseReason | undefined {
+		return this.#closeReason;
+	}
+
+	get closed(): Promise<CloseInfo> {
+		return this.#closed;
+	}
+
+	restartIce(): Promise<IceParametersLike> {
+		if (this.#restartInFlight) return this.#restartInFlight;
+		const request = this.#restartIce().finally(() => {
+			this.#restartInFlight = undefined;
+		});
+		this.#restartInFlight = request;
+		return request;
+	}
+
+	close(detail?: string): void {
+		this.#end('app', { closeTransport: true, detail });
+	}
+
+	stop(): void {
+		this.#end('stopped', { closeTransport: false });
+	}
+
+	[Symbol.dispose](): void {
+		this.stop();
+	}
+
+	terminate(reason: Exclude<CloseReason, 'stopped'>, options: TerminateOptions = {}): void {
+		this.#end(reason, { closeTransport: true, detail: options.detail, detectionMs: options.detectionMs });
+	}
+
+	/* ---------------------------------------------------------------- connect deadline */
+
+	#armConnectDeadline(): void {
+		const ms = this.#host.policy.connectTimeoutMs;
+		if (ms === Number.POSITIVE_INFINITY) return;
+		const connected = new Promise<void>((resolve) => {
+			this.#resolveConnected = resolve;
+		});
+		const clock = this.#host.clock;
+		const deadline = pTimeout(connected, {
+			milliseconds: ms,
+			fallback: () => CONNECT_TIMEOUT,
+			customTimers: {
+				setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
+				clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
+			},
+		});
+		this.#connectDeadline = deadline;
+		deadline.then((result) => {
+			if (result !== CONNECT_TIMEOUT || this.#state !== 'connecting') return;
+			logger.debug('connect deadline reached [transportId:%s, connectTimeoutMs:%d]', this.transportId, ms);
+			this.#end('connect-timeout', {
+				closeTransport: true,
+				detail: `DTLS not connected within ${ms} ms (iceState:${this.#transport?.iceState}, dtlsState:${this.#transport?.dtlsState})`,
+			});
+		});
+	}
+
+	#clearConnectDeadline(): void {
+		this.#connectDeadline?.clear();
+		this.#connectDeadline = undefined;
+		this.#resolveConnected?.();
+		this.#resolveConnected = undefined;
+	}
+
+	/* ---------------------------------------------------------------- mediasoup events */
+
+	#onDtlsState(dtlsState: string): void {
+		logger.debug('dtlsstatechange [transportId:%s, dtlsState:%s, state:%s]', this.transportId, dtlsState, this.#state);
+		switch (dtlsState) {
+			case 'connected': {
+				if (this.#state !== 'connecting') return;
+				this.#connectedOnce = true;
+				const timeToConnectMs = this.#host.clock.now() - this.#startedAt;
+				this.#timeToConnectMs = timeToConnectMs;
+				this.#clearConnectDeadline();
+				this.#setState('connected');
+				this.#host.connected(this, timeToConnectMs);
+				this.safeEmit('connect', { timeToConnectMs });
+				return;
+			}
+			case 'failed':
+				this.#end('dtls-failed', { closeTransport: true, detectionMs: 0 });
+				return;
+			case 'closed':
+				this.#end('dtls-closed', { closeTransport: true, detail: 'the client sent a DTLS close_notify', detectionMs: 0 });
+				return;
+			default:
+				return;
+		}
+	}
+
+	#onIceState(iceState: string): void {
+		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
+		const live = iceState === 'connected' || iceState === 'completed';
+		if (iceState === 'disconnected') {
+			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
+			this.#disconnectedAt = this.#host.clock.now();
+			const graceMs = this.#host.policy.disconnectGraceMs;
+			this.#setState('disconnected');
+			this.#graceTimer.arm(graceMs, () => {
+				this.#end('ice-disconnected', {
+					closeTransport: true,
+					detail: `ICE disconnected for ${graceMs} ms`,
+					detectionMs: this.#host.clock.now() - this.#disconnectedAt,
+				});
+			});
+			this.safeEmit('disconnect', { iceState, graceMs });
+			return;
+		}
+		if (live && this.#state === 'disconnected') {
+			this.#graceTimer.clear();
+			this.#setState('connected');
+			this.safeEmit('reconnect', { afterMs: this.#host.clock.now() - this.#disconnectedAt, afterRestart: false });
+			return;
+		}
+		if (live && this.#state === 'restarting') this.#restartFollowed('icestatechange');
+	}
+
+	#onSelectedTupleChange(): void {
+		// Chromium follows a restart from new local ports: the server's only sign is a new tuple.
+		if (this.#state === 'restarting') this.#restartFollowed('iceselectedtuplechange');
+	}
+
+	#onTransportClosed(): void {
+		const reason = this.#externalCloseReason ?? 'transport-closed';
+		logger.debug('transport closed outside the watchdog [transportId:%s, reason:%s]', this.transportId, reason);
+		this.#end(reason, { closeTransport: false });
+	}
+
+	/* ---------------------------------------------------------------- ICE restart */
+
+	async #restartIce(): Promise<IceParametersLike> {
+		const transport = this.#transport;
+		if (!transport || this.#isEnded) throw this.#deny('closed', null);
+		if (this.#host.policy.iceRestart.requireConnectedOnce && !this.#connectedOnce) {
+			throw this.#deny('never-connected', null);
+		}
+		const decision = await this.#host.decideRestart(this.userId);
+		if (this.#isEnded) throw this.#deny('closed', null);
+		if (!decision.allowed) throw this.#deny(decision.reason, decision.retryAfterMs, decision.cause);
+
+		let iceParameters: IceParametersLike;
+		try {
+			iceParameters = await transport.restartIce();
+		} catch (error) {
+			if (this.#isEnded) throw this.#deny('closed', null, error);
+			logger.error('restartIce() failed in mediasoup [transportId:%s]: %o', this.transportId, error);
+			throw new IceRestartFailedError(this.transportId, { cause: error });
+		}
+		if (this.#isEnded) throw this.#deny('closed', null);
+		logger.debug('restartIce() granted [transportId:%s, userId:%s]', this.transportId, this.userId);
+		if (this.#connectedOnce) this.#enterRestarting(transport);
+		const event = { outcome: 'granted', iceParameters } as const;
+		this.#host.restartDecided(this, event);
+		this.safeEmit('icerestart', event);
+		return iceParameters;
+	}
+
+	#deny(reason: IceRestartDenialReason, retryAfterMs: number | null, cause?: unknown): IceRestartDeniedError {
+		logger.debug('restartIce() denied [transportId:%s, userId:%s, reason:%s]', this.transportId, this.userId, reason);
+		const event = { outcome: 'denied', reason, retryAfterMs } as const;
+		this.#host.restartDecided(this, event);
+		this.safeEmit('icerestart', event);
+		return new IceRestartDeniedError(
+			{ reason, retryAfterMs, transportId: this.transportId, userId: this.userId },
+			cause === undefined ? undefined : { cause },
+		);
+	}
+
+	#enterRestarting(transport: Transport): void {
+		this.#graceTimer.clear();
+		this.#restartStartedAt = this.#host.clock.now();
+		this.#restartBaselineBytes = this.#bytesReceived(transport);
+		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
+		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms));
+		this.#setState('restarting');
+	}
+
+	#restartFollowed(via: string): void {
+		this.#reconnectTimer.clear();
+		this.#restartBaselineBytes = undefined;
+		const afterMs = this.#host.clock.now() - this.#restartStartedAt;
+		logger.debug('restart followed [transportId:%s, via:%s, afterMs:%d]', this.transportId, via, afterMs);
+		this.#setState('connected');
+		this.safeEmit('reconnect', { afterMs, afterRestart: true });
+	}
+
+	/**
+	 * No sign that the client used the new credentials. mediasoup keeps accepting the old ones, so
+	 * a client that ignored the restart but is still connected and sending is not dead: it goes back
+	 * to `connected`. Anything else is a `restart-timeout`.
+	 */
+	async #onRestartDeadline(ms: number): Promise<void> {
+		const transport = this.#transport;
+		if (!transport || this.#state !== 'restarting') return;
+		const iceLive = transport.iceState === 'connected' || transport.iceState === 'completed';
+		if (iceLive) {
+			const [before, after] = await Promise.all([this.#restartBaselineBytes, this.#bytesReceived(transport)]);
+			if (this.#state !== 'restarting') return;
+			if (before !== undefined && after !== undefined && after > before) {
+				logger.debug(
+					'restart not followed, but the transport is alive on its old credentials [transportId:%s]',
+					this.transportId,
+				);
+				this.#reconnectTimer.clear();
+				this.#setState('connected');
+				return;
+			}
+		}
+		this.#end('restart-timeout', {
+			closeTransport: true,
+			detail: `ICE did not reconnect within ${ms} ms of the granted restart`,
+			detectionMs: this.#host.clock.now() - this.#restartStartedAt,
+		});
+	}
+
+	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */
+	async #bytesReceived(transport: Transport): Promise<number | undefined> {
+		try {
+			const stats = await pTimeout(transport.getStats(), { milliseconds: STATS_TIMEOUT_MS, fallback: () => [] });
+			return stats[0]?.bytesReceived;
+		} catch {
+			return undefined;
+		}
+	}
+
+	/* ---------------------------------------------------------------- state and the one close path */
+
+	get #isEnded(): boolean {
+		return this.#state === 'closed' || this.#state === 'stopped';
+	}
+
+	#setState(to: WatchState): void {
+		const from = this.#state;
+		if (from === to) return;
+		this.#state = to;
+		logger.debug('state [transportId:%s, %s → %s]', this.transportId, from, to);
+		this.#host.stateChanged(this, from, to);
+		this.safeEmit('statechange', { from, to });
+	}
+
+	#end(
+		reason: CloseReason,
+		options: { closeTransport: boolean; detail?: string | undefined; detectionMs?: number | null | undefined },
+	): void {
+		if (this.#isEnded) return;
+		this.#closeReason = reason;
+		const transport = this.#transport;
+		const closedByWatchdog = options.closeTransport && transport !== undefined && !transport.closed;
+		logger.debug(
+			'end() [transportId:%s, reason:%s, state:%s, closedByWatchdog:%s]',
+			this.transportId,
+			reason,
+			this.#state,
+			closedByWatchdog,
+		);
+
+		// Release everything first, so closing the transport below cannot re-enter this watch.
+		this.#clearConnectDeadline();
+		this.#graceTimer.clear();
+		this.#reconnectTimer.clear();
+		this.#restartBaselineBytes = undefined;
+		for (const { source, event, listener } of this.#subscriptions.splice(0)) source.off(event, listener);
+		this.#transport = undefined;
+		this.#worker = undefined;
+		this.#signal = undefined;
+
+		if (closedByWatchdog) {
+			try {
+				transport.close();
+			} catch (error) {
+				logger.error('transport.close() threw [transportId:%s]: %o', this.transportId, error);
+			}
+		}
+
+		const info: CloseInfo = Object.freeze({
+			reason,
+			clean: CLEAN_REASONS[reason],
+			closedByWatchdog,
+			transportId: this.transportId,
+			userId: this.userId,
+			connectedOnce: this.#connectedOnce,
+			timeToConnectMs: this.#timeToConnectMs,
+			durationMs: this.#host.clock.now() - this.#startedAt,
+			detectionMs: options.detectionMs ?? null,
+			detail: options.detail,
+		});
+		this.#setState(reason === 'stopped' ? 'stopped' : 'closed');
+		this.#host.ended(this, info);
+		if (reason !== 'stopped') this.safeEmit('close', info);
+		this.#resolveClosed(info);
+		this.removeAllListeners();
+	}
+
+	#subscribe(source: object, event: string, listener: Listener): void {
+		const emitter = source as { on(event: string, listener: Listener): unknown; off(event: string, listener: Listener): unknown };
+		emitter.on(event, listener);
+		this.#subscriptions.push({ source: emitter, event, listener });
+	}
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+	// The core entry never imports the adapters; each lives behind its own subpath export.
+	entry: { index: 'src/index.ts', redis: 'src/adapters/redis.ts', prometheus: 'src/adapters/prometheus.ts' },
+	format: ['esm', 'cjs'],
+	dts: true,
+	sourcemap: true,
+	clean: true,
+	target: 'node20',
+	platform: 'node',
+	splitting: false,
+	treeshake: true,
+	// p-timeout is ESM-only: bundled (it is tiny) so `require('mediasoup-watchdog')` works on Node 20.
+	noExternal: ['p-timeout'],
+	external: ['mediasoup', 'debug', 'ioredis', 'rate-limiter-flexible', 'prom-client'],
+});
