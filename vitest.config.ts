@@ -15,6 +15,7 @@ export default defineConfig({
 			MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath(),
 		},
 		setupFiles: ['test/helpers/fail-on-unhandled.ts'],
+		reporters: ['default', './test/helpers/summary-reporter.ts'],
 		typecheck: {
 			enabled: true,
 			include: ['test/types/**/*.test-d.ts'],
