@@ -82,7 +82,7 @@ export function createTestWebRtcServer(worker: Worker, port?: number): Promise<W
 	});
 }
 
-/** Worker + router, closed after each test with `useMediasoup()`. */
+/** A worker and its router, as integration tests hold them. */
 export interface MediasoupFixture {
 	worker: Worker;
 	router: Router;
