@@ -1,2 +1,372 @@
-// PLACEHOLDER — the Prometheus exporter (issue 8) replaces this file.
-export {};
+// `mediasoup-watchdog/prometheus`: exports a watchdog's counts to the prom-client registry the
+// application passes. prom-client is an optional peer dependency; the core entry never imports
+// this file.
+
+import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { WatchdogError } from '../errors.js';
+import { Logger } from '../logger.js';
+import type { CloseInfo, IceRestartDenialReason, Watchdog, WatchdogObserverEvents, WatchdogSnapshot } from '../types.js';
+import { CLEAN_REASONS } from '../watch/reasons.js';
+
+const logger = new Logger('Prometheus');
+
+/** Default prefix of every metric name. */
+export const DEFAULT_PROMETHEUS_PREFIX = 'mediasoup_watchdog_';
+
+/** Default buckets of `…_time_to_connect_seconds` (a connect deadline is 15 s by default). */
+export const DEFAULT_TIME_TO_CONNECT_BUCKETS: readonly number[] = Object.freeze([0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30]);
+
+/** Default buckets of `…_detection_latency_seconds` (grace and inactivity bounds are 10–20 s by default). */
+export const DEFAULT_DETECTION_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120]);
+
+/** Every denial reason, so each counter series exists (at 0) from the first scrape. */
+const DENIAL_REASONS: Readonly<Record<IceRestartDenialReason, true>> = {
+	'never-connected': true,
+	'rate-limited': true,
+	closed: true,
+	'store-unavailable': true,
+};
+
+/** Every close reason except `stopped` (a stop is not a close). */
+const CLOSE_REASONS = Object.keys(CLEAN_REASONS).filter((reason) => reason !== 'stopped') as Array<
+	Exclude<CloseInfo['reason'], 'stopped'>
+>;
+
+const ACTIVE_STATES = ['connecting', 'connected', 'disconnected', 'restarting'] as const satisfies ReadonlyArray<
+	keyof WatchdogSnapshot['transports']
+>;
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** The part of a prom-client `Registry` the exporter uses (any prom-client >= 14 copy fits). */
+export type PrometheusRegistryLike = Pick<Registry, 'registerMetric' | 'removeSingleMetric' | 'getSingleMetric'> & {
+	readonly contentType?: string;
+};
+
+/** Options of `registerPrometheusMetrics()`. */
+export interface PrometheusMetricsOptions {
+	/**
+	 * The prom-client `Registry` to register on (the exporter never uses prom-client's global
+	 * registry on its own).
+	 * @example new Registry() or `register` from prom-client
+	 */
+	readonly registry: PrometheusRegistryLike;
+	/**
+	 * Prepended to every metric name.
+	 * @default 'mediasoup_watchdog_'
+	 * @example 'sfu_eu1_watchdog_'
+	 */
+	readonly prefix?: string;
+	/** Histogram buckets, in seconds. */
+	readonly buckets?: {
+		/** @default DEFAULT_TIME_TO_CONNECT_BUCKETS */
+		readonly timeToConnectSeconds?: readonly number[];
+		/** @default DEFAULT_DETECTION_BUCKETS */
+		readonly detectionSeconds?: readonly number[];
+	};
+}
+
+/** What `registerPrometheusMetrics()` returns. */
+export interface PrometheusMetrics extends Disposable {
+	/** The names of the registered metrics. */
+	readonly names: readonly string[];
+	/** Removes the metrics from the registry and stops listening to the watchdogs. Idempotent. */
+	unregister(): void;
+}
+
+/**
+ * Registers a watchdog's metrics on the prom-client registry you pass:
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `mediasoup_watchdog_transports` | gauge | `state` (connecting, connected, disconnected, restarting) |
+ * | `mediasoup_watchdog_transport_closes_total` | counter | `reason` |
+ * | `mediasoup_watchdog_ice_restarts_total` | counter | `outcome` (granted, denied), `reason` (denied only) |
+ * | `mediasoup_watchdog_time_to_connect_seconds` | histogram | — |
+ * | `mediasoup_watchdog_detection_latency_seconds` | histogram | `reason` |
+ * | `mediasoup_watchdog_users` | gauge | — |
+ * | `mediasoup_watchdog_liveness_polled_transports` | gauge | — |
+ * | `mediasoup_watchdog_liveness_stats_requests_per_second` | gauge | — |
+ * | `mediasoup_watchdog_liveness_poll_interval_seconds` | gauge | — |
+ * | `mediasoup_watchdog_liveness_detection_bound_seconds` | gauge | — |
+ *
+ * Counters start from the watchdog's totals (`snapshot()`), so they count since the watchdog
+ * was created; histograms count from registration. Gauges are read from `snapshot()` at each
+ * scrape. Pass several watchdogs (e.g. `watchdogFor(policy)` of each policy) to export their
+ * sum: polled transports and request rates add up, poll interval and detection bound take the
+ * largest.
+ *
+ * @throws {TypeError} on a bad argument.
+ * @throws {WatchdogError} when a metric of the same name is already registered.
+ */
+export function registerPrometheusMetrics(
+	// biome-ignore lint/suspicious/noExplicitAny: a watchdog of any appData type
+	watchdogs: Watchdog<any> | Iterable<Watchdog<any>>,
+	options: PrometheusMetricsOptions,
+): PrometheusMetrics {
+	const list = toWatchdogList(watchdogs);
+	if (typeof options !== 'object' || options === null) {
+		throw new TypeError(`\`options\` must be an object with a \`registry\`, got ${options === null ? 'null' : typeof options}`);
+	}
+	const { registry } = options;
+	if (!isRegistry(registry)) {
+		throw new TypeError(
+			`\`registry\` must be a prom-client Registry (with registerMetric, removeSingleMetric and getSingleMetric), got ${describe(registry)}`,
+		);
+	}
+	const prefix = options.prefix ?? DEFAULT_PROMETHEUS_PREFIX;
+	if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_NAME.test(prefix))) {
+		throw new TypeError(`\`prefix\` must match ${METRIC_NAME} (or be empty), got ${describe(prefix)}`);
+	}
+	const timeToConnectBuckets = checkBuckets(
+		'buckets.timeToConnectSeconds',
+		options.buckets?.timeToConnectSeconds ?? DEFAULT_TIME_TO_CONNECT_BUCKETS,
+	);
+	const detectionBuckets = checkBuckets(
+		'buckets.detectionSeconds',
+		options.buckets?.detectionSeconds ?? DEFAULT_DETECTION_BUCKETS,
+	);
+	// With OpenMetrics output prom-client appends `_total` to counters itself.
+	const total = registry.contentType?.startsWith('application/openmetrics-text') ? '' : '_total';
+
+	const snapshot = (): WatchdogSnapshot[] => list.map((watchdog) => watchdog.snapshot());
+	const metric = { registers: [] as Registry[] };
+
+	const transports = new Gauge({
+		...metric,
+		name: `${prefix}transports`,
+		help: 'Watched transports by state.',
+		labelNames: ['state'] as const,
+		collect() {
+			const snaps = snapshot();
+			for (const state of ACTIVE_STATES)
+				this.set(
+					{ state },
+					sum(snaps, (s) => s.transports[state]),
+				);
+		},
+	});
+	const closes = new Counter({
+		...metric,
+		name: `${prefix}transport_closes${total}`,
+		help: 'Watches ended by a close, by reason.',
+		labelNames: ['reason'] as const,
+	});
+	const restarts = new Counter({
+		...metric,
+		name: `${prefix}ice_restarts${total}`,
+		help: 'ICE restart decisions, by outcome and (for denials) reason.',
+		labelNames: ['outcome', 'reason'] as const,
+	});
+	const timeToConnect = new Histogram({
+		...metric,
+		name: `${prefix}time_to_connect_seconds`,
+		help: 'Time from the start of a watch to the first DTLS connected.',
+		buckets: [...timeToConnectBuckets],
+	});
+	const detection = new Histogram({
+		...metric,
+		name: `${prefix}detection_latency_seconds`,
+		help: 'Time from the last sign of life (inbound activity, ICE loss, session end) to the close decision, by reason.',
+		labelNames: ['reason'] as const,
+		buckets: [...detectionBuckets],
+	});
+	const users = new Gauge({
+		...metric,
+		name: `${prefix}users`,
+		help: 'Users with at least one watched transport.',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.users));
+		},
+	});
+	const polled = new Gauge({
+		...metric,
+		name: `${prefix}liveness_polled_transports`,
+		help: 'Connected transports whose stats the liveness scheduler polls.',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.tracked));
+		},
+	});
+	const requestRate = new Gauge({
+		...metric,
+		name: `${prefix}liveness_stats_requests_per_second`,
+		help: 'getStats() requests per second the liveness scheduler currently sends to mediasoup.',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.requestsPerSecond));
+		},
+	});
+	const pollInterval = new Gauge({
+		...metric,
+		name: `${prefix}liveness_poll_interval_seconds`,
+		help: 'Time between two stats polls of one transport at the current load.',
+		collect() {
+			this.set(max(snapshot(), (s) => s.liveness.pollIntervalMs) / 1_000);
+		},
+	});
+	const detectionBound = new Gauge({
+		...metric,
+		name: `${prefix}liveness_detection_bound_seconds`,
+		help: 'Worst-case time from a client vanishing to an inactive close at the current load.',
+		collect() {
+			this.set(max(snapshot(), (s) => s.liveness.detectionBoundMs) / 1_000);
+		},
+	});
+
+	const metrics = [
+		transports,
+		closes,
+		restarts,
+		timeToConnect,
+		detection,
+		users,
+		polled,
+		requestRate,
+		pollInterval,
+		detectionBound,
+	] as const;
+	const names = metrics.map((m) => (m as unknown as { name: string }).name);
+	const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
+	if (taken.length > 0) {
+		throw new WatchdogError(
+			`registerPrometheusMetrics() metrics already registered [names:${taken.join(',')}]: unregister() the previous exporter or pass another \`prefix\``,
+		);
+	}
+
+	// Counters continue the watchdogs' totals; every known label value exists from the start.
+	const start = snapshot();
+	for (const reason of CLOSE_REASONS)
+		closes.inc(
+			{ reason },
+			sum(start, (s) => s.closes[reason] ?? 0),
+		);
+	restarts.inc(
+		{ outcome: 'granted' },
+		sum(start, (s) => s.restarts.granted),
+	);
+	const denialReasons = new Set<string>(Object.keys(DENIAL_REASONS));
+	for (const s of start) for (const reason of Object.keys(s.restarts.denied)) denialReasons.add(reason);
+	for (const reason of denialReasons) {
+		restarts.inc(
+			{ outcome: 'denied', reason },
+			sum(start, (s) => s.restarts.denied[reason as IceRestartDenialReason] ?? 0),
+		);
+	}
+
+	const listeners: Partial<{ [K in keyof WatchdogObserverEvents]: (payload: WatchdogObserverEvents[K]) => void }> = {
+		connect: ({ timeToConnectMs }) => timeToConnect.observe(timeToConnectMs / 1_000),
+		close: ({ reason, detectionMs }) => {
+			closes.inc({ reason });
+			if (detectionMs !== null) detection.observe({ reason }, detectionMs / 1_000);
+		},
+		icerestart: (event) => {
+			if (event.outcome === 'granted') restarts.inc({ outcome: 'granted' });
+			else restarts.inc({ outcome: 'denied', reason: event.reason });
+		},
+	};
+
+	const registered: string[] = [];
+	try {
+		for (const m of metrics) {
+			registry.registerMetric(m as never);
+			registered.push((m as unknown as { name: string }).name);
+		}
+	} catch (error) {
+		for (const name of registered) registry.removeSingleMetric(name);
+		throw new WatchdogError(`registerPrometheusMetrics() could not register on the registry: ${String(error)}`, {
+			cause: error,
+		});
+	}
+	for (const watchdog of list) subscribe(watchdog, listeners);
+	logger.debug('registerPrometheusMetrics() [prefix:%s, watchdogs:%d]', prefix, list.length);
+
+	let active = true;
+	const unregister = (): void => {
+		if (!active) return;
+		active = false;
+		for (const watchdog of list) unsubscribe(watchdog, listeners);
+		for (const m of metrics) {
+			const name = (m as unknown as { name: string }).name;
+			// Only remove our own metric: someone may have registered another under the name since.
+			if (registry.getSingleMetric(name) === (m as unknown)) registry.removeSingleMetric(name);
+		}
+		logger.debug('unregister() [prefix:%s]', prefix);
+	};
+	return Object.freeze({ names: Object.freeze(names), unregister, [Symbol.dispose]: unregister });
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+type ObserverListeners = Partial<{ [K in keyof WatchdogObserverEvents]: (payload: WatchdogObserverEvents[K]) => void }>;
+
+function subscribe(watchdog: Watchdog<unknown>, listeners: ObserverListeners): void {
+	for (const [event, listener] of Object.entries(listeners)) {
+		watchdog.observer.on(event as keyof WatchdogObserverEvents, listener as (payload: unknown) => void);
+	}
+}
+
+function unsubscribe(watchdog: Watchdog<unknown>, listeners: ObserverListeners): void {
+	for (const [event, listener] of Object.entries(listeners)) {
+		watchdog.observer.off(event as keyof WatchdogObserverEvents, listener as (payload: unknown) => void);
+	}
+}
+
+function toWatchdogList(value: unknown): Array<Watchdog<unknown>> {
+	const isWatchdog = (w: unknown): w is Watchdog<unknown> =>
+		typeof w === 'object' &&
+		w !== null &&
+		typeof (w as Watchdog<unknown>).snapshot === 'function' &&
+		typeof (w as Watchdog<unknown>).observer?.on === 'function';
+	if (isWatchdog(value)) return [value];
+	if (typeof value === 'object' && value !== null && Symbol.iterator in value) {
+		const list = [...new Set(value as Iterable<unknown>)];
+		if (list.length > 0 && list.every(isWatchdog)) return list;
+	}
+	throw new TypeError(
+		`\`watchdogs\` must be a watchdog (createWatchdog() / watchdogFor(policy)) or a non-empty list of them, got ${describe(value)}`,
+	);
+}
+
+function isRegistry(value: unknown): value is PrometheusRegistryLike {
+	const r = value as Partial<Record<string, unknown>> | null | undefined;
+	return (
+		typeof r === 'object' &&
+		r !== null &&
+		typeof r.registerMetric === 'function' &&
+		typeof r.removeSingleMetric === 'function' &&
+		typeof r.getSingleMetric === 'function'
+	);
+}
+
+function checkBuckets(option: string, buckets: unknown): readonly number[] {
+	const ok =
+		Array.isArray(buckets) &&
+		buckets.length > 0 &&
+		buckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > buckets[i - 1]));
+	if (!ok) {
+		throw new TypeError(
+			`\`${option}\` must be a non-empty, strictly increasing list of positive seconds, got ${describe(buckets)}`,
+		);
+	}
+	return buckets as readonly number[];
+}
+
+function sum(snaps: readonly WatchdogSnapshot[], pick: (s: WatchdogSnapshot) => number): number {
+	let total = 0;
+	for (const s of snaps) total += pick(s);
+	return total;
+}
+
+function max(snaps: readonly WatchdogSnapshot[], pick: (s: WatchdogSnapshot) => number): number {
+	let worst = 0;
+	for (const s of snaps) worst = Math.max(worst, pick(s));
+	return worst;
+}
+
+function describe(value: unknown): string {
+	if (value === null) return 'null';
+	if (Array.isArray(value)) return `[${value.map(String).join(', ')}] (array)`;
+	if (typeof value !== 'object') return `${String(value)} (${typeof value})`;
+	const name = (value as { constructor?: { name?: string } }).constructor?.name;
+	return name ? `a ${name}` : 'an object';
+}

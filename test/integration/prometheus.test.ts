@@ -1,0 +1,173 @@
+// The Prometheus exporter against the real thing: a real mediasoup worker, a real werift client
+// (its own process) that connects, a transport that never connects and times out, ICE restarts
+// granted and denied. The text a real prom-client Registry serves holds the expected series with
+// the values those events produced; unregister() leaves the registry empty.
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+	DEFAULT_DETECTION_BUCKETS,
+	DEFAULT_TIME_TO_CONNECT_BUCKETS,
+	registerPrometheusMetrics,
+} from '../../src/adapters/prometheus.js';
+import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import { createWatchdog } from '../../src/index.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestTransport,
+	createTestWorker,
+	type WebRtcTransport,
+	type Worker,
+} from '../helpers/mediasoup.js';
+import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+
+let worker: Worker | undefined;
+let watchdog: Watchdog | undefined;
+
+afterEach(async () => {
+	watchdog?.stop();
+	watchdog = undefined;
+	await closeAllWeriftClients();
+	if (worker) await closeWorker(worker);
+	worker = undefined;
+});
+
+/** `name{labels} value` lines of a scrape, as a map (comments left out). */
+function samples(text: string): Map<string, number> {
+	const map = new Map<string, number>();
+	for (const line of text.split('\n')) {
+		if (line === '' || line.startsWith('#')) continue;
+		const at = line.lastIndexOf(' ');
+		map.set(line.slice(0, at), Number(line.slice(at + 1)));
+	}
+	return map;
+}
+
+/** Reads one sample, failing with the whole scrape when the series is missing. */
+function sample(scrape: Map<string, number>, series: string): number {
+	const value = scrape.get(series);
+	if (value === undefined) throw new Error(`series ${series} missing from the scrape:\n${[...scrape.keys()].join('\n')}`);
+	return value;
+}
+
+/** What a histogram's cumulative buckets must hold for these observations (seconds). */
+function expectHistogram(
+	scrape: Map<string, number>,
+	name: string,
+	labels: string,
+	buckets: readonly number[],
+	values: number[],
+): void {
+	const suffix = labels === '' ? '' : `,${labels}`;
+	const braces = labels === '' ? '' : `{${labels}}`;
+	for (const le of buckets) {
+		expect(sample(scrape, `${name}_bucket{le="${le}"${suffix}}`), `${name} le=${le}`).toBe(values.filter((v) => v <= le).length);
+	}
+	expect(sample(scrape, `${name}_bucket{le="+Inf"${suffix}}`)).toBe(values.length);
+	expect(sample(scrape, `${name}_count${braces}`)).toBe(values.length);
+	expect(sample(scrape, `${name}_sum${braces}`)).toBeCloseTo(
+		values.reduce((sum, v) => sum + v, 0),
+		9,
+	);
+}
+
+function nextConnect(watch: TransportWatch<WebRtcTransport>): Promise<number> {
+	return new Promise((resolve) => watch.once('connect', ({ timeToConnectMs }) => resolve(timeToConnectMs)));
+}
+
+describe('mediasoup-watchdog/prometheus with a real worker and a real client', () => {
+	it('exports a connect, a connect timeout, granted and denied restarts and a restart timeout, then unregisters cleanly', async () => {
+		worker = await createTestWorker();
+		const router = await createTestRouter(worker);
+		watchdog = createWatchdog({
+			connectTimeoutMs: 1_500,
+			// liveness is not under test here: the restart deadline is what detects the vanished client
+			inactivityTimeoutMs: Number.POSITIVE_INFINITY,
+			iceRestart: { perUser: { limit: 1, windowMs: 60_000 }, reconnectTimeoutMs: 1_000 },
+		});
+		const registry = new Registry();
+		const listenersBefore = watchdog.observer.listenerCount();
+		const exporter = registerPrometheusMetrics(watchdog, { registry });
+
+		// A real client connects a transport.
+		const connected = await createTestTransport(router, { enableSctp: true, appData: { userId: 'alice' } });
+		const connectedWatch = watchdog.watch(connected);
+		const connectedAt = nextConnect(connectedWatch);
+		const client = await startWeriftClient({ transport: connected, echo: false });
+		await client.waitForConnected();
+		const timeToConnectMs = await connectedAt;
+
+		// Another never does: its restart is refused, then its deadline closes it.
+		const silent = await createTestTransport(router, { appData: { userId: 'bob' } });
+		const silentWatch = watchdog.watch(silent);
+		await expect(silentWatch.restartIce()).rejects.toMatchObject({ name: 'IceRestartDeniedError', reason: 'never-connected' });
+
+		let scrape = samples(await registry.metrics());
+		expect(sample(scrape, 'mediasoup_watchdog_transports{state="connecting"}')).toBe(1);
+		expect(sample(scrape, 'mediasoup_watchdog_transports{state="connected"}')).toBe(1);
+		expect(sample(scrape, 'mediasoup_watchdog_users')).toBe(2);
+		expect(sample(scrape, 'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="never-connected"}')).toBe(1);
+		expectHistogram(scrape, 'mediasoup_watchdog_time_to_connect_seconds', '', DEFAULT_TIME_TO_CONNECT_BUCKETS, [
+			timeToConnectMs / 1_000,
+		]);
+
+		// The client vanishes; a restart is granted, a second one is over the user's limit, and
+		// nothing answers the granted one before its deadline.
+		client.kill();
+		await connectedWatch.restartIce();
+		await expect(connectedWatch.restartIce()).rejects.toMatchObject({ name: 'IceRestartDeniedError', reason: 'rate-limited' });
+		const [restartClose, timeoutClose]: CloseInfo[] = await Promise.all([connectedWatch.closed, silentWatch.closed]);
+		expect(restartClose?.reason).toBe('restart-timeout');
+		expect(timeoutClose?.reason).toBe('connect-timeout');
+		const detectionMs = restartClose?.detectionMs;
+		if (detectionMs === null || detectionMs === undefined) throw new Error('a restart timeout carries its detection time');
+		expect(connected.closed && silent.closed).toBe(true);
+
+		const text = await registry.metrics();
+		scrape = samples(text);
+		expect(text).toContain('# TYPE mediasoup_watchdog_transport_closes_total counter');
+		expect(text).toContain('# TYPE mediasoup_watchdog_detection_latency_seconds histogram');
+		const closes = [...scrape].filter(
+			([series, value]) => series.startsWith('mediasoup_watchdog_transport_closes_total') && value > 0,
+		);
+		expect(closes).toEqual([
+			['mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}', 1],
+			['mediasoup_watchdog_transport_closes_total{reason="restart-timeout"}', 1],
+		]);
+		const restarts = [...scrape].filter(([series]) => series.startsWith('mediasoup_watchdog_ice_restarts_total'));
+		expect(Object.fromEntries(restarts)).toEqual({
+			'mediasoup_watchdog_ice_restarts_total{outcome="granted"}': 1,
+			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="never-connected"}': 1,
+			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="rate-limited"}': 1,
+			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="closed"}': 0,
+			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="store-unavailable"}': 0,
+		});
+		expectHistogram(
+			scrape,
+			'mediasoup_watchdog_detection_latency_seconds',
+			'reason="restart-timeout"',
+			DEFAULT_DETECTION_BUCKETS,
+			[detectionMs / 1_000],
+		);
+		// The restart deadline is 1 s, so the decision came 1 s (plus one getStats round trip) after the grant.
+		expect(detectionMs).toBeGreaterThanOrEqual(1_000);
+		expect(detectionMs).toBeLessThan(3_000);
+		expect([...scrape.keys()].filter((s) => s.startsWith('mediasoup_watchdog_detection_latency_seconds_count'))).toEqual([
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="restart-timeout"}',
+		]);
+		for (const state of ['connecting', 'connected', 'disconnected', 'restarting']) {
+			expect(sample(scrape, `mediasoup_watchdog_transports{state="${state}"}`)).toBe(0);
+		}
+		expect(sample(scrape, 'mediasoup_watchdog_users')).toBe(0);
+		expect(sample(scrape, 'mediasoup_watchdog_time_to_connect_seconds_count')).toBe(1);
+
+		// The counters agree with snapshot(), count for count.
+		const snap = watchdog.snapshot();
+		expect(snap.closes).toEqual({ 'connect-timeout': 1, 'restart-timeout': 1 });
+		expect(snap.restarts).toEqual({ granted: 1, denied: { 'never-connected': 1, 'rate-limited': 1 } });
+
+		exporter.unregister();
+		expect(await registry.getMetricsAsJSON()).toEqual([]);
+		expect(watchdog.observer.listenerCount()).toBe(listenersBefore);
+	});
+});
