@@ -13,7 +13,20 @@ export {
 } from './errors.js';
 export type { Clock } from './clock.js';
 export type { ListenerErrorEvent } from './emitter.js';
-export type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
+export type {
+	BindSessionOptions,
+	CloseEventLike,
+	EventTargetWebSocketLike,
+	NodeWebSocketLike,
+	SessionBinding,
+	SessionBindingState,
+	SessionEnd,
+	SessionKind,
+	SignalingSession,
+	SocketIoSocketLike,
+	WebTransportCloseInfoLike,
+	WebTransportSessionLike,
+} from './signaling/types.js';
 export type {
 	CloseInfo,
 	CloseReason,

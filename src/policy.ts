@@ -82,7 +82,8 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 		d.liveness.maxStatsRequestsPerSecond,
 	);
 	const policy: WatchdogPolicy<TransportAppData> = {
-		connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', d.connectTimeoutMs),
+		// 0 would time out every transport (and mediasoup users read 0 as "off"): Infinity is off.
+		connectTimeoutMs: duration(input.connectTimeoutMs, 'connectTimeoutMs', d.connectTimeoutMs, { min: 1 }),
 		disconnectGraceMs: duration(input.disconnectGraceMs, 'disconnectGraceMs', d.disconnectGraceMs),
 		inactivityTimeoutMs: duration(input.inactivityTimeoutMs, 'inactivityTimeoutMs', d.inactivityTimeoutMs),
 		liveness: Object.freeze({
@@ -112,6 +113,7 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 		onStoreError: storeErrorOption(input.onStoreError),
 	};
 	Object.freeze(policy);
+	policy.store?.checkPolicy?.(policy);
 	resolvedPolicies.add(policy);
 	return policy;
 }
@@ -186,7 +188,7 @@ function editDistance(a: string, b: string): number {
 
 function number(value: unknown, name: string): number {
 	if (typeof value !== 'number') throw new TypeError(`\`${name}\` must be a number, got ${describe(value)}`);
-	if (Number.isNaN(value)) throw new RangeError(`\`${name}\` must not be NaN`);
+	if (Number.isNaN(value)) throw new RangeError(`\`${name}\` must not be NaN, got ${describe(value)}`);
 	return value;
 }
 
@@ -201,7 +203,7 @@ function duration(
 	const ms = number(value, name);
 	if (ms === Number.POSITIVE_INFINITY && !finite) return ms;
 	if (ms < min || ms > MAX_TIMER_MS) {
-		const off = finite ? '' : ', or Infinity to turn it off';
+		const off = finite ? '' : ms === 0 ? ', or Infinity (not 0) to turn it off' : ', or Infinity to turn it off';
 		throw new RangeError(`\`${name}\` must be between ${min} and ${MAX_TIMER_MS} ms${off}, got ${describe(value)}`);
 	}
 	return ms;
@@ -237,6 +239,9 @@ function resolvePerUser(value: unknown): PerUserLimit | false {
 	const fallback = DEFAULT_POLICY.iceRestart.perUser;
 	if (value === undefined) return fallback;
 	if (value === false) return false;
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new TypeError(`\`iceRestart.perUser\` must be an object or false, got ${describe(value)}`);
+	}
 	const bag = plainObject(value, 'iceRestart.perUser');
 	checkKeys(bag, 'iceRestart.perUser');
 	const limit = count(bag.limit, 'iceRestart.perUser.limit', fallback ? fallback.limit : 1, 1);

@@ -16,7 +16,8 @@ export interface EventSourceLike {
 export interface IceParametersLike {
 	readonly usernameFragment: string;
 	readonly password: string;
-	readonly iceLite?: boolean | undefined;
+	/** Present as mediasoup returns it; typed without `| undefined` so it passes straight to mediasoup-client `restartIce({ iceParameters })`. */
+	readonly iceLite?: boolean;
 }
 
 /** The fields of `WebRtcTransport.getStats()[0]` the watchdog reads. */
@@ -197,6 +198,12 @@ export interface WatchdogStore {
 	removePending(userId: string, transportId: string): Promise<void>;
 	/** The user's current count of pending transports. */
 	countPending(userId: string): Promise<number>;
+	/**
+	 * Optional: throws a `TypeError` or `RangeError` when this store cannot honour `policy` (the
+	 * Redis store counts restart windows in whole seconds). `definePolicy()` calls it, so a bad
+	 * combination fails where the policy is written, not at the first restart.
+	 */
+	checkPolicy?(policy: WatchdogPolicy<never>): void;
 }
 
 /* ------------------------------------------------------------------ states, reasons, events */
@@ -364,9 +371,18 @@ export interface WatchdogSnapshot {
 	readonly users: number;
 }
 
-/** count / min / mean / p50 / p95 / max over a recent window of samples (ms). */
+/**
+ * A summary of durations in milliseconds, shaped like a Prometheus summary: `count` and `sum`
+ * are totals since the watchdog was created; `min`, `mean`, `p50`, `p95` and `max` are over a
+ * window of recent samples (the last 1 024, none older than 10 minutes), null when it is empty.
+ */
 export interface Summary {
+	/** Samples since the watchdog was created. */
 	readonly count: number;
+	/** Sum of every sample since the watchdog was created, in milliseconds. */
+	readonly sum: number;
+	/** Samples in the recent window the statistics below are taken over. */
+	readonly window: number;
 	readonly min: number | null;
 	readonly mean: number | null;
 	readonly p50: number | null;

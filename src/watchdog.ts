@@ -2,6 +2,8 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { SafeEmitter } from './emitter.js';
 import { MemoryStore } from './gate/memory-store.js';
+import { PendingCap } from './gate/pending-cap.js';
+import { RestartGate } from './gate/restart-gate.js';
 import { LivenessScheduler } from './liveness/scheduler.js';
 import { Logger } from './logger.js';
 import { definePolicy } from './policy.js';
@@ -53,22 +55,27 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	readonly #signaling: SignalingRegistry;
 	readonly #watches = new Map<string, TransportWatchImpl<WatchableTransport<unknown>>>();
 	readonly #byUser = new Map<string, Set<TransportWatchImpl<WatchableTransport<unknown>>>>();
-	readonly #pendingUsers = new Map<string, string>(); // transportId → userId, while counted as pending
+	readonly #restartGate: RestartGate;
+	readonly #pendingCap: PendingCap;
 
 	// snapshot counters
 	readonly #byState: Record<ActiveState, number> = { connecting: 0, connected: 0, disconnected: 0, restarting: 0 };
 	readonly #closes: Partial<Record<CloseInfo['reason'], number>> = {};
 	#restartsGranted = 0;
 	readonly #restartsDenied: Partial<Record<string, number>> = {};
-	readonly #timeToConnect = new SummaryWindow();
-	readonly #detection = new SummaryWindow();
+	readonly #timeToConnect = new SummaryWindow({ now: () => this.clock.now() });
+	readonly #detection = new SummaryWindow({ now: () => this.clock.now() });
 
 	constructor(policy: WatchdogPolicy<TransportAppData>, options: WatchdogInternalOptions = {}) {
 		this.policy = policy;
 		this.clock = options.clock ?? systemClock;
 		this.store = policy.store ?? new MemoryStore(this.clock);
+		this.#restartGate = new RestartGate(policy as WatchdogPolicy<never>, this.store);
+		this.#pendingCap = new PendingCap(policy as WatchdogPolicy<never>, this.store);
 		this.#liveness = new LivenessScheduler(policy as WatchdogPolicy<never>, this.clock);
 		this.#signaling = new SignalingRegistry({
+			clock: this.clock,
+			graceMs: policy.signalingGraceMs,
 			closeUser: (userId, reason, detail, detectionMs) => this.#closeUserFor(userId, reason, detail, detectionMs),
 		});
 	}
@@ -107,9 +114,16 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		this.observer.emit('watch', { transportId: watch.transportId, userId });
 		watch.start();
 		if (watch.state === 'connecting') {
-			this.#countPending(watch);
-			const verdict = userId === undefined ? undefined : this.#signaling.verdictFor(userId);
-			if (verdict) queueMicrotask(() => watch.terminate(verdict.reason, { detail: verdict.detail, detectionMs: null }));
+			this.#pendingCap.admit(watch);
+		}
+		// Late creation: a transport of a user whose session already ended follows that verdict,
+		// in whatever state it was watched. Read again on the microtask, so a bindSession() right
+		// after watch() (the user is back) still keeps the transport.
+		if (userId !== undefined && this.#signaling.verdictFor(userId)) {
+			queueMicrotask(() => {
+				const verdict = this.#signaling.verdictFor(userId);
+				if (verdict) watch.terminate(verdict.reason, { detail: verdict.detail, detectionMs: null });
+			});
 		}
 		return watch as unknown as TransportWatch<Transport>;
 	}
@@ -122,14 +136,8 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		return [...(this.#byUser.get(String(userId)) ?? [])] as TransportWatch[];
 	}
 
-	async canCreate(userId: string | number): Promise<boolean> {
-		if (this.policy.maxPendingPerUser === Number.POSITIVE_INFINITY) return true;
-		try {
-			return (await this.store.countPending(String(userId))) < this.policy.maxPendingPerUser;
-		} catch (error) {
-			logger.warn('canCreate() store failed [userId:%s]: %o', userId, error);
-			return this.policy.onStoreError.pending === 'allow';
-		}
+	canCreate(userId: string | number): Promise<boolean> {
+		return this.#pendingCap.canCreate(userId);
 	}
 
 	closeUser(userId: string | number, detail?: string): number {
@@ -139,6 +147,11 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	bindSession(userId: string | number, session: SignalingSession, options?: BindSessionOptions): SessionBinding {
+		if ((typeof userId !== 'string' || userId === '') && typeof userId !== 'number') {
+			throw new TypeError(
+				`bindSession() \`userId\` must be a non-empty string or a number, got ${userId === '' ? '""' : typeof userId}`,
+			);
+		}
 		return this.#signaling.bind(String(userId), session, options);
 	}
 
@@ -167,23 +180,8 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	/* ---------------------------------------------------------------- WatchHost */
 
-	async decideRestart(userId: string | undefined): Promise<RestartDecision> {
-		const limit = this.policy.iceRestart.perUser;
-		if (limit === false || userId === undefined) return { allowed: true };
-		try {
-			const result = await this.store.consumeRestart(userId, limit);
-			if (result.allowed) return { allowed: true };
-			return { allowed: false, reason: 'rate-limited', retryAfterMs: result.retryAfterMs };
-		} catch (error) {
-			logger.warn(
-				'decideRestart() store failed [userId:%s, onStoreError:%s]: %o',
-				userId,
-				this.policy.onStoreError.restart,
-				error,
-			);
-			if (this.policy.onStoreError.restart === 'allow') return { allowed: true };
-			return { allowed: false, reason: 'store-unavailable', retryAfterMs: null, cause: error };
-		}
+	decideRestart(userId: string | undefined): Promise<RestartDecision> {
+		return this.#restartGate.decide(userId);
 	}
 
 	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void {
@@ -196,7 +194,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	connected(watch: WatchHandleInternal, timeToConnectMs: number): void {
 		this.#timeToConnect.add(timeToConnectMs);
-		this.#releasePending(watch.transportId);
+		this.#pendingCap.release(watch.transportId);
 		this.observer.emit('connect', { transportId: watch.transportId, timeToConnectMs });
 	}
 
@@ -208,7 +206,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	ended(watch: WatchHandleInternal, info: CloseInfo): void {
 		this.#liveness.untrack(watch);
-		this.#releasePending(watch.transportId);
+		this.#pendingCap.release(watch.transportId);
 		this.#watches.delete(watch.transportId);
 		if (watch.userId !== undefined) {
 			const set = this.#byUser.get(watch.userId);
@@ -245,45 +243,6 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		return id === undefined ? undefined : String(id);
 	}
 
-	#countPending(watch: TransportWatchImpl<WatchableTransport<unknown>>): void {
-		const { userId, transportId } = watch;
-		const max = this.policy.maxPendingPerUser;
-		if (userId === undefined || max === Number.POSITIVE_INFINITY) return;
-		this.#pendingUsers.set(transportId, userId);
-		// A crashed node must not hold a user's budget forever: entries expire after the deadline.
-		const ttlMs = Math.min(this.policy.connectTimeoutMs, 2_147_483_647) + 5_000;
-		this.store.addPending(userId, transportId, ttlMs).then(
-			(count) => {
-				if (count > max && watch.state === 'connecting') {
-					logger.warn('pending cap reached [userId:%s, transportId:%s, pending:%d, max:%d]', userId, transportId, count, max);
-					watch.terminate('pending-limit', {
-						detail: `user ${userId} already holds ${count - 1} never-connected transports (maxPendingPerUser: ${max})`,
-					});
-				}
-			},
-			(error: unknown) => {
-				logger.warn(
-					'addPending() store failed [userId:%s, onStoreError:%s]: %o',
-					userId,
-					this.policy.onStoreError.pending,
-					error,
-				);
-				if (this.policy.onStoreError.pending === 'deny' && watch.state === 'connecting') {
-					watch.terminate('pending-limit', { detail: `the store failed and onStoreError.pending is 'deny': ${String(error)}` });
-				}
-			},
-		);
-	}
-
-	#releasePending(transportId: string): void {
-		const userId = this.#pendingUsers.get(transportId);
-		if (userId === undefined) return;
-		this.#pendingUsers.delete(transportId);
-		this.store.removePending(userId, transportId).catch((error: unknown) => {
-			logger.warn('removePending() store failed [userId:%s]: %o', userId, error);
-		});
-	}
-
 	#closeUserFor(userId: string, reason: 'signaling-closed' | 'signaling-lost', detail: string, detectionMs: number | null): void {
 		for (const watch of [...(this.#byUser.get(userId) ?? [])]) watch.terminate(reason, { detail, detectionMs });
 	}
@@ -303,15 +262,31 @@ export function createWatchdog<TransportAppData = Record<string, unknown>>(
 	return new WatchdogImpl(definePolicy(policy), options);
 }
 
+/** What `watchTransport(transport)` uses without a policy: one shared default watchdog. */
+const NO_POLICY: WatchdogPolicyOptions<unknown> = Object.freeze({});
+
 /**
  * Watches a mediasoup WebRtcTransport: a first-connect deadline, departure detection and gated
  * ICE restarts, each close with a reason. Transports watched with the same policy object share
- * per-user state.
+ * per-user state (calls without a policy share one default).
  */
 export function watchTransport<Transport extends WatchableTransport<unknown>>(
 	transport: Transport,
+	policy?: WatchdogPolicyOptions<Transport['appData']>,
+	options?: WatchOptions,
+): TransportWatch<Transport>;
+export function watchTransport<Transport extends WatchableTransport<unknown>>(
+	transport: Transport,
 	// biome-ignore lint/suspicious/noExplicitAny: a policy for any appData type may watch this transport
-	policy: WatchdogPolicy<any> | WatchdogPolicyOptions<Transport['appData']> = {},
+	policy: WatchdogPolicy<any>,
+	options?: WatchOptions,
+): TransportWatch<Transport>;
+export function watchTransport<Transport extends WatchableTransport<unknown>>(
+	transport: Transport,
+	// Two overloads, not one union: a union of the two `userId` signatures would leave an inline
+	// `userId: (transport) => …` without a contextual type (implicit any).
+	// biome-ignore lint/suspicious/noExplicitAny: see the overloads
+	policy: WatchdogPolicy<any> | WatchdogPolicyOptions<Transport['appData']> = NO_POLICY,
 	options?: WatchOptions,
 ): TransportWatch<Transport> {
 	if (typeof policy !== 'object' || policy === null) {

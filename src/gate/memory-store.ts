@@ -3,19 +3,24 @@ import { systemClock } from '../clock.js';
 import type { ConsumeResult, PerUserLimit, WatchdogStore } from '../types.js';
 
 interface Window {
-	startedAt: number;
+	/** When the window ends (clock ms): the first attempt at or after it opens a new one. */
+	endsAt: number;
 	used: number;
 }
 
 /**
  * The default store: per-user state in this process's memory. Fixed windows that start at a
  * user's first restart (the same semantics as rate-limiter-flexible, which the Redis store
- * uses), so both stores agree. Entries are dropped once they expire; nothing accumulates.
+ * uses), so both stores agree: with `{ limit: 1, windowMs: 20_000 }`, a restart at t = 0 is
+ * allowed, one at t = 19 999 is refused with `retryAfterMs: 1`, one at t = 20 000 is allowed.
+ * Every method settles synchronously inside its promise, so concurrent callers are exact.
+ * Expired entries are dropped; nothing accumulates.
  */
 export class MemoryStore implements WatchdogStore {
 	readonly #clock: Clock;
 	readonly #windows = new Map<string, Window>();
 	readonly #pending = new Map<string, Map<string, number>>();
+	#nextSweepAt = Number.NEGATIVE_INFINITY;
 
 	constructor(clock: Clock = systemClock) {
 		this.#clock = clock;
@@ -30,15 +35,15 @@ export class MemoryStore implements WatchdogStore {
 		const now = this.#clock.now();
 		this.#sweepWindows(now, windowMs);
 		let window = this.#windows.get(userId);
-		if (!window || now - window.startedAt >= windowMs) {
-			window = { startedAt: now, used: 0 };
+		if (!window || now >= window.endsAt) {
+			window = { endsAt: now + windowMs, used: 0 };
 			this.#windows.set(userId, window);
 		}
 		if (window.used < limit) {
 			window.used += 1;
 			return { allowed: true, retryAfterMs: 0 };
 		}
-		return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(window.startedAt + windowMs - now)) };
+		return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(window.endsAt - now)) };
 	}
 
 	async addPending(userId: string, transportId: string, ttlMs: number): Promise<number> {
@@ -76,13 +81,12 @@ export class MemoryStore implements WatchdogStore {
 		return entries.size;
 	}
 
-	/** Drops expired windows, amortised: at most one pass per window length. */
-	#lastSweep = Number.NEGATIVE_INFINITY;
+	/** Drops ended windows, amortised: at most one pass per window length. */
 	#sweepWindows(now: number, windowMs: number): void {
-		if (now - this.#lastSweep < windowMs) return;
-		this.#lastSweep = now;
+		if (now < this.#nextSweepAt) return;
+		this.#nextSweepAt = now + windowMs;
 		for (const [userId, window] of this.#windows) {
-			if (now - window.startedAt >= windowMs) this.#windows.delete(userId);
+			if (now >= window.endsAt) this.#windows.delete(userId);
 		}
 	}
 }

@@ -2,9 +2,12 @@ import type { WatchableTransport } from '../types.js';
 
 function describe(value: unknown): string {
 	if (value === null) return 'null';
+	if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+	if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
 	if (typeof value !== 'object') return `${String(value)} (${typeof value})`;
 	const name = (value as { constructor?: { name?: string } }).constructor?.name;
-	return name ? `a ${name}` : 'an object';
+	if (!name) return 'an object';
+	return `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /**

@@ -56,6 +56,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#disconnectedAt = 0;
 	#restartStartedAt = 0;
 	#restartBaselineBytes: Promise<number | undefined> | undefined;
+	/** Bumped by each granted restart, so a deadline of an earlier one cannot act on a later one. */
+	#restartGeneration = 0;
+	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
+	#iceDownSinceRestart = false;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
 	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
 	#externalCloseReason: CloseReason | undefined;
@@ -262,6 +266,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
 		const live = iceState === 'connected' || iceState === 'completed';
 		if (iceState === 'disconnected') {
+			if (this.#state === 'restarting') this.#iceDownSinceRestart = true;
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
 			this.#disconnectedAt = this.#host.clock.now();
 			const graceMs = this.#host.policy.disconnectGraceMs;
@@ -282,7 +287,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			this.safeEmit('reconnect', { afterMs: this.#host.clock.now() - this.#disconnectedAt, afterRestart: false });
 			return;
 		}
-		if (live && this.#state === 'restarting') this.#restartFollowed('icestatechange');
+		// ICE `connected` → `completed` while it never went down is no sign of the restart (Chromium
+		// nominates on its own schedule): only a return from `disconnected` counts here.
+		if (live && this.#state === 'restarting' && this.#iceDownSinceRestart) this.#restartFollowed('icestatechange');
 	}
 
 	#onSelectedTupleChange(): void {
@@ -298,12 +305,18 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	/* ---------------------------------------------------------------- ICE restart */
 
+	/**
+	 * The gate, in order: closed → never connected once → per-user limit (the host's store). The
+	 * first two are synchronous, so a request they refuse never spends the user's allowance.
+	 */
 	async #restartIce(): Promise<IceParametersLike> {
 		const transport = this.#transport;
+		logger.debug('restartIce() [transportId:%s, userId:%s, state:%s]', this.transportId, this.userId, this.#state);
 		if (!transport || this.#isEnded) throw this.#deny('closed', null);
 		if (this.#host.policy.iceRestart.requireConnectedOnce && !this.#connectedOnce) {
 			throw this.#deny('never-connected', null);
 		}
+		logger.debug('restartIce() connected once, asking the per-user limit [transportId:%s]', this.transportId);
 		const decision = await this.#host.decideRestart(this.userId);
 		if (this.#isEnded) throw this.#deny('closed', null);
 		if (!decision.allowed) throw this.#deny(decision.reason, decision.retryAfterMs, decision.cause);
@@ -340,8 +353,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#graceTimer.clear();
 		this.#restartStartedAt = this.#host.clock.now();
 		this.#restartBaselineBytes = this.#bytesReceived(transport);
+		const generation = ++this.#restartGeneration;
+		this.#iceDownSinceRestart = transport.iceState !== 'connected' && transport.iceState !== 'completed';
 		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
-		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms));
+		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms, generation));
 		this.#setState('restarting');
 	}
 
@@ -357,15 +372,20 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	/**
 	 * No sign that the client used the new credentials. mediasoup keeps accepting the old ones, so
 	 * a client that ignored the restart but is still connected and sending is not dead: it goes back
-	 * to `connected`. Anything else is a `restart-timeout`.
+	 * to `connected`. Anything else is a `restart-timeout`. (A client that follows the restart over
+	 * the same tuple, as werift does, looks the same from the server: alive, no event.)
 	 */
-	async #onRestartDeadline(ms: number): Promise<void> {
+	async #onRestartDeadline(ms: number, generation: number): Promise<void> {
 		const transport = this.#transport;
 		if (!transport || this.#state !== 'restarting') return;
-		const iceLive = transport.iceState === 'connected' || transport.iceState === 'completed';
+		const iceState = transport.iceState;
+		const iceLive = iceState === 'connected' || iceState === 'completed';
+		let bytes = '';
 		if (iceLive) {
 			const [before, after] = await Promise.all([this.#restartBaselineBytes, this.#bytesReceived(transport)]);
-			if (this.#state !== 'restarting') return;
+			// A newer restart (or the end of the watch) took over while stats were on their way.
+			if (this.#state !== 'restarting' || generation !== this.#restartGeneration) return;
+			bytes = before === undefined || after === undefined ? ', stats unavailable' : `, bytesReceived ${before} → ${after}`;
 			if (before !== undefined && after !== undefined && after > before) {
 				logger.debug(
 					'restart not followed, but the transport is alive on its old credentials [transportId:%s]',
@@ -378,15 +398,23 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		}
 		this.#end('restart-timeout', {
 			closeTransport: true,
-			detail: `ICE did not reconnect within ${ms} ms of the granted restart`,
+			detail: `ICE did not reconnect within ${ms} ms of the granted restart (iceState:${iceState}${bytes})`,
 			detectionMs: this.#host.clock.now() - this.#restartStartedAt,
 		});
 	}
 
 	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */
 	async #bytesReceived(transport: Transport): Promise<number | undefined> {
+		const clock = this.#host.clock;
 		try {
-			const stats = await pTimeout(transport.getStats(), { milliseconds: STATS_TIMEOUT_MS, fallback: () => [] });
+			const stats = await pTimeout(transport.getStats(), {
+				milliseconds: STATS_TIMEOUT_MS,
+				fallback: () => [],
+				customTimers: {
+					setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
+					clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
+				},
+			});
 			return stats[0]?.bytesReceived;
 		} catch {
 			return undefined;

@@ -1,0 +1,72 @@
+import { Logger } from '../logger.js';
+import type { ConsumeResult, PerUserLimit, WatchdogPolicy, WatchdogStore } from '../types.js';
+import type { RestartDecision } from '../watch/host.js';
+
+const logger = new Logger('RestartGate');
+
+/**
+ * The per-user part of the ICE-restart gate: at most `iceRestart.perUser.limit` restarts per
+ * `windowMs` for one user, counted in the store shared by every transport of the user (and, with
+ * a shared store, by every SFU node).
+ *
+ * The whole gate runs in this order; the first two checks are the watch's own (synchronous, so a
+ * request they refuse never spends the user's allowance), the third is this class:
+ *   1. the watch is closed or stopped     → `closed`
+ *   2. DTLS never reached `connected`     → `never-connected` (when `requireConnectedOnce`)
+ *   3. the user's window is used up       → `rate-limited` with `retryAfterMs`
+ *      the store failed                   → `store-unavailable`, or allowed (`onStoreError.restart`)
+ */
+export class RestartGate {
+	readonly #policy: WatchdogPolicy<never>;
+	readonly #store: WatchdogStore;
+
+	constructor(policy: WatchdogPolicy<never>, store: WatchdogStore) {
+		this.#policy = policy;
+		this.#store = store;
+	}
+
+	/** Spends one restart of `userId`, or says why not. Never rejects. */
+	async decide(userId: string | undefined): Promise<RestartDecision> {
+		const limit = this.#policy.iceRestart.perUser;
+		if (limit === false || userId === undefined) {
+			logger.debug('decide() no per-user limit [userId:%s]', userId);
+			return { allowed: true };
+		}
+		let result: ConsumeResult;
+		try {
+			result = checkResult(await this.#store.consumeRestart(userId, limit));
+		} catch (error) {
+			const action = this.#policy.onStoreError.restart;
+			logger.warn('decide() store failed [userId:%s, onStoreError.restart:%s]: %o', userId, action, error);
+			if (action === 'allow') return { allowed: true };
+			return { allowed: false, reason: 'store-unavailable', retryAfterMs: null, cause: error };
+		}
+		if (result.allowed) {
+			logger.debug('decide() allowed [userId:%s, limit:%d, windowMs:%d]', userId, limit.limit, limit.windowMs);
+			return { allowed: true };
+		}
+		const retryAfterMs = retryAfter(result.retryAfterMs, limit);
+		logger.debug(
+			'decide() rate-limited [userId:%s, limit:%d, windowMs:%d, retryAfterMs:%d]',
+			userId,
+			limit.limit,
+			limit.windowMs,
+			retryAfterMs,
+		);
+		return { allowed: false, reason: 'rate-limited', retryAfterMs };
+	}
+}
+
+/** A store that answers something other than a ConsumeResult is treated as a failing store. */
+function checkResult(result: unknown): ConsumeResult {
+	if (typeof result !== 'object' || result === null || typeof (result as ConsumeResult).allowed !== 'boolean') {
+		throw new TypeError(`store.consumeRestart() must resolve with { allowed, retryAfterMs }, got ${String(result)}`);
+	}
+	return result as ConsumeResult;
+}
+
+/** Whole milliseconds ≥ 0; a store that cannot say when gets the whole window (never 0: that invites a retry loop). */
+function retryAfter(value: unknown, limit: PerUserLimit): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return limit.windowMs;
+	return Math.min(Math.ceil(value), limit.windowMs);
+}
