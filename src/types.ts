@@ -116,9 +116,13 @@ export interface WatchdogPolicyOptions<TransportAppData = Record<string, unknown
 	 */
 	readonly disconnectGraceMs?: number;
 	/**
-	 * A connected transport that receives no bytes for this long is closed with `inactive`
-	 * (catches clients that vanish silently, on any mediasoup version).
-	 * @default 10_000
+	 * A connected transport that shows no sign of life for this long is closed with `inactive`
+	 * (catches clients that vanish silently, on any mediasoup version). A sign of life is inbound
+	 * bytes growing, or, for a transport without producers and consumers, the worker's replies to
+	 * consent checks. A client seen to be naturally quieter gets 3× its longest observed healthy
+	 * silence instead, if that is longer. `Infinity` turns liveness off. See docs/liveness.md.
+	 * @default 8_000
+	 * @example 15_000
 	 */
 	readonly inactivityTimeoutMs?: number;
 	/** Stats polling budget. */
@@ -367,6 +371,16 @@ export interface WatchdogSnapshot {
 		readonly pollIntervalMs: number;
 		/** Worst-case time from a client's disappearance to an `inactive` close, in milliseconds. */
 		readonly detectionBoundMs: number;
+		/** Transports judged with a longer bound because their client is naturally quieter. */
+		readonly slowCadence: number;
+		/** Transports without media kept alive by the worker's consent replies (WebRtcServer). */
+		readonly echo: number;
+		/** Transports silent past their bound that cannot be judged right now (left open, logged). */
+		readonly unjudged: number;
+		/** Transports whose last getStats()/dump() has not answered within 5 s. */
+		readonly stalled: number;
+		/** getStats()/dump() failures on open transports since the watchdog started. */
+		readonly statsErrors: number;
 	};
 	readonly users: number;
 }
@@ -411,7 +425,13 @@ export interface Watchdog<TransportAppData = Record<string, unknown>> extends Di
 	canCreate(userId: string | number): Promise<boolean>;
 	/** Closes every transport of the user with reason `app`; returns how many. */
 	closeUser(userId: string | number, detail?: string): number;
-	/** Follows the user's signaling session: its end closes the user's transports. */
+	/**
+	 * Follows the user's signaling session (a `ws` or DOM WebSocket, a Socket.IO server socket, a
+	 * WebTransport session or an AbortSignal), replacing the user's previous one. A clean end closes
+	 * the user's transports at once (`signaling-closed`); an abrupt end starts a grace that a new
+	 * `bindSession()` for the user cancels, else `signaling-lost`. See docs/signaling.md.
+	 * @throws TypeError for a session of no known shape or a bad option; RangeError for a duration out of range.
+	 */
 	bindSession(userId: string | number, session: SignalingSession, options?: BindSessionOptions): SessionBinding;
 	/** Counts and summaries, cheap enough to call every second. */
 	snapshot(): WatchdogSnapshot;

@@ -25,6 +25,7 @@ import type {
 } from './types.js';
 import { SummaryWindow } from './watch/summary.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
+import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
 import { TransportWatchImpl } from './watch/transport-watch.js';
 
@@ -87,6 +88,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		options: WatchOptions = {},
 	): TransportWatch<Transport> {
 		assertWebRtcTransport(transport);
+		assertWatchOptions(options);
 		const existing = watchesByTransport.get(transport);
 		if (existing && existing.state !== 'closed' && existing.state !== 'stopped') {
 			if (this.#watches.get(transport.id) === existing) return existing as unknown as TransportWatch<Transport>;
@@ -206,8 +208,12 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	ended(watch: WatchHandleInternal, info: CloseInfo): void {
 		this.#liveness.untrack(watch);
-		this.#pendingCap.release(watch.transportId);
-		this.#watches.delete(watch.transportId);
+		// A watch ended from inside a listener announces its end a microtask later; by then the app
+		// may have watched the transport again: its entry and pending slot belong to the new watch.
+		if (this.#watches.get(watch.transportId) === watch) {
+			this.#pendingCap.release(watch.transportId);
+			this.#watches.delete(watch.transportId);
+		}
 		if (watch.userId !== undefined) {
 			const set = this.#byUser.get(watch.userId);
 			set?.delete(watch as TransportWatchImpl<WatchableTransport<unknown>>);

@@ -31,7 +31,8 @@ export class SessionBindingImpl implements SessionBinding {
 	readonly userId: string;
 	readonly kind: SessionKind;
 	readonly #owner: BindingOwner;
-	readonly #adapter: SessionAdapter;
+	/** Dropped once the binding is over: a finished binding holds no reference to its session. */
+	#adapter: SessionAdapter | undefined;
 	readonly #settings: BindingSettings;
 	readonly #boundAt: number;
 	readonly #grace: TimerSlot;
@@ -52,8 +53,10 @@ export class SessionBindingImpl implements SessionBinding {
 
 	/** Starts following the session. Called once by the registry. */
 	start(): void {
-		this.#detach = this.#adapter.follow((end) => this.#ended(end, this.#owner.clock.now()));
-		const socket = this.#adapter.pingable;
+		const adapter = this.#adapter;
+		if (!adapter) return;
+		this.#detach = adapter.follow((end) => this.#ended(end, this.#owner.clock.now()));
+		const socket = adapter.pingable;
 		if (socket && this.#settings.heartbeatMs !== Number.POSITIVE_INFINITY) {
 			this.#heartbeat = new Heartbeat(socket, this.#settings.heartbeatMs, this.#owner.clock, (lastPongAt) => {
 				const ms = this.#settings.heartbeatMs;
@@ -128,6 +131,7 @@ export class SessionBindingImpl implements SessionBinding {
 		this.#detach = undefined;
 		this.#heartbeat?.stop();
 		this.#heartbeat = undefined;
+		this.#adapter = undefined;
 		this.#grace.clear();
 	}
 
@@ -138,6 +142,7 @@ export class SessionBindingImpl implements SessionBinding {
 		this.#detach = undefined;
 		this.#heartbeat?.stop();
 		this.#heartbeat = undefined;
+		this.#adapter = undefined;
 
 		const now = this.#owner.clock.now();
 		let end: SessionEnd = Object.freeze({
