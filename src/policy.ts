@@ -21,7 +21,7 @@ export function defaultUserId(transport: WatchableTransport<unknown>): string | 
 export const DEFAULT_POLICY: WatchdogPolicy = Object.freeze({
 	connectTimeoutMs: 15_000,
 	disconnectGraceMs: 15_000,
-	inactivityTimeoutMs: 10_000,
+	inactivityTimeoutMs: 8_000,
 	liveness: Object.freeze({ maxStatsRequestsPerSecond: 200, pollIntervalMs: 2_000 }),
 	iceRestart: Object.freeze({
 		requireConnectedOnce: true,

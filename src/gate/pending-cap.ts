@@ -5,6 +5,18 @@ import type { WatchHandleInternal } from '../watch/host.js';
 
 const logger = new Logger('PendingCap');
 
+/**
+ * Calls a store method as a promise, whatever it does: a store that throws synchronously or
+ * returns a plain value must neither break a watch's close path nor escape as an exception.
+ */
+function settle<T>(call: () => Promise<T> | T): Promise<T> {
+	try {
+		return Promise.resolve(call());
+	} catch (error) {
+		return Promise.reject(error);
+	}
+}
+
 /** How long a pending entry outlives the connect deadline in the store (a crashed node's entries expire). */
 const PENDING_TTL_MARGIN_MS = 5_000;
 
@@ -66,8 +78,7 @@ export class PendingCap {
 		this.#holders.set(transportId, userId);
 		const ttlMs = Math.min(this.#policy.connectTimeoutMs, MAX_TIMER_MS) + PENDING_TTL_MARGIN_MS;
 		const max = this.#max;
-		this.#store
-			.addPending(userId, transportId, ttlMs)
+		settle(() => this.#store.addPending(userId, transportId, ttlMs))
 			.then((pending) => {
 				if (typeof pending !== 'number' || Number.isNaN(pending)) {
 					throw new TypeError(`store.addPending() must resolve with a count, got ${String(pending)}`);
@@ -113,7 +124,7 @@ export class PendingCap {
 		const userId = this.#holders.get(transportId);
 		if (userId === undefined) return;
 		this.#holders.delete(transportId);
-		this.#store.removePending(userId, transportId).then(
+		settle(() => this.#store.removePending(userId, transportId)).then(
 			() => logger.debug('release() [userId:%s, transportId:%s]', userId, transportId),
 			(error: unknown) => logger.warn('release() store failed [userId:%s, transportId:%s]: %o', userId, transportId, error),
 		);

@@ -247,7 +247,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 				this.#timeToConnectMs = timeToConnectMs;
 				this.#clearConnectDeadline();
 				this.#setState('connected');
-				this.#host.connected(this, timeToConnectMs);
+				this.#toHost(() => this.#host.connected(this, timeToConnectMs));
 				this.safeEmit('connect', { timeToConnectMs });
 				return;
 			}
@@ -270,7 +270,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
 			this.#disconnectedAt = this.#host.clock.now();
 			const graceMs = this.#host.policy.disconnectGraceMs;
-			this.#setState('disconnected');
+			// Armed before the state change: a `statechange` listener that ends the watch clears it.
 			this.#graceTimer.arm(graceMs, () => {
 				this.#end('ice-disconnected', {
 					closeTransport: true,
@@ -278,6 +278,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 					detectionMs: this.#host.clock.now() - this.#disconnectedAt,
 				});
 			});
+			this.#setState('disconnected');
 			this.safeEmit('disconnect', { iceState, graceMs });
 			return;
 		}
@@ -333,7 +334,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		logger.debug('restartIce() granted [transportId:%s, userId:%s]', this.transportId, this.userId);
 		if (this.#connectedOnce) this.#enterRestarting(transport);
 		const event = { outcome: 'granted', iceParameters } as const;
-		this.#host.restartDecided(this, event);
+		this.#toHost(() => this.#host.restartDecided(this, event));
 		this.safeEmit('icerestart', event);
 		return iceParameters;
 	}
@@ -341,8 +342,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#deny(reason: IceRestartDenialReason, retryAfterMs: number | null, cause?: unknown): IceRestartDeniedError {
 		logger.debug('restartIce() denied [transportId:%s, userId:%s, reason:%s]', this.transportId, this.userId, reason);
 		const event = { outcome: 'denied', reason, retryAfterMs } as const;
-		this.#host.restartDecided(this, event);
-		this.safeEmit('icerestart', event);
+		this.#toHost(() => this.#host.restartDecided(this, event));
+		// `close` is a handle's last event: a `close` listener calling restartIce() gets the rejection
+		// (and the observer the decision), not one more event.
+		if (!this.#isEnded) this.safeEmit('icerestart', event);
 		return new IceRestartDeniedError(
 			{ reason, retryAfterMs, transportId: this.transportId, userId: this.userId },
 			cause === undefined ? undefined : { cause },
@@ -423,16 +426,43 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	/* ---------------------------------------------------------------- state and the one close path */
 
+	/** True from the moment `#end()` records a reason. */
 	get #isEnded(): boolean {
-		return this.#state === 'closed' || this.#state === 'stopped';
+		return this.#closeReason !== undefined;
+	}
+
+	/** How deep we are in handing an event to listeners (the handle's or, through the host, the observer's). */
+	#delivering = 0;
+
+	protected override safeEmit<K extends keyof TransportWatchEvents & string>(event: K, payload: TransportWatchEvents[K]): void {
+		this.#delivering += 1;
+		try {
+			super.safeEmit(event, payload);
+		} finally {
+			this.#delivering -= 1;
+		}
+	}
+
+	/** Calls the host, which emits on the watchdog's observer: counts as delivering an event. */
+	#toHost(call: () => void): void {
+		this.#delivering += 1;
+		try {
+			call();
+		} finally {
+			this.#delivering -= 1;
+		}
 	}
 
 	#setState(to: WatchState): void {
 		const from = this.#state;
-		if (from === to) return;
+		if (from === to || this.#isEnded) return;
 		this.#state = to;
+		this.#announceState(from, to);
+	}
+
+	#announceState(from: WatchState, to: WatchState): void {
 		logger.debug('state [transportId:%s, %s → %s]', this.transportId, from, to);
-		this.#host.stateChanged(this, from, to);
+		this.#toHost(() => this.#host.stateChanged(this, from, to));
 		this.safeEmit('statechange', { from, to });
 	}
 
@@ -440,8 +470,12 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		reason: CloseReason,
 		options: { closeTransport: boolean; detail?: string | undefined; detectionMs?: number | null | undefined },
 	): void {
+		// `#closeReason` is set before anything else happens, so an ending that starts while this one
+		// is under way (an app listener on `transport.observer` 'close' calling `watch.close()` or
+		// `closeUser()` as the transport.close() below fires it) is a no-op: one reason, one `close`.
 		if (this.#isEnded) return;
 		this.#closeReason = reason;
+		const from = this.#state;
 		const transport = this.#transport;
 		const closedByWatchdog = options.closeTransport && transport !== undefined && !transport.closed;
 		logger.debug(
@@ -482,11 +516,20 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			detectionMs: options.detectionMs ?? null,
 			detail: options.detail,
 		});
-		this.#setState(reason === 'stopped' ? 'stopped' : 'closed');
-		this.#host.ended(this, info);
-		if (reason !== 'stopped') this.safeEmit('close', info);
-		this.#resolveClosed(info);
-		this.removeAllListeners();
+		const to = reason === 'stopped' ? 'stopped' : 'closed';
+		this.#state = to;
+		const announce = (): void => {
+			this.#announceState(from, to);
+			this.#toHost(() => this.#host.ended(this, info));
+			if (reason !== 'stopped') this.safeEmit('close', info);
+			this.#resolveClosed(info);
+			this.removeAllListeners();
+		};
+		// Ended from inside a listener (close()/stop()/closeUser() in a `statechange`, `connect`… of
+		// this watch or of the observer): the ending takes effect now, and its events follow the event
+		// being delivered, so every listener sees the events in the order the states changed.
+		if (this.#delivering > 0) queueMicrotask(announce);
+		else announce();
 	}
 
 	#subscribe(source: object, event: string, listener: Listener): void {
