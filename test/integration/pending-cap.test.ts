@@ -1,0 +1,121 @@
+// The pending-transport cap against the real mediasoup 3.12.16 worker: a user creating
+// transports in a loop (the port-exhaustion abuse) is held at `maxPendingPerUser`; the ones over
+// the cap are closed in the worker, not just forgotten; `canCreate()` lets the app ask first; a
+// real client connecting (werift) or the connect deadline gives a slot back.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestTransport,
+	createTestWorker,
+	type Router,
+	type WebRtcTransport,
+	type Worker,
+} from '../helpers/mediasoup.js';
+import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+
+let worker: Worker;
+let router: Router;
+
+beforeEach(async () => {
+	worker = await createTestWorker();
+	router = await createTestRouter(worker);
+});
+
+afterEach(async () => {
+	await closeAllWeriftClients();
+	await closeWorker(worker);
+});
+
+/** Transport ids the worker still holds for this router. */
+async function workerTransportIds(): Promise<string[]> {
+	const dump = (await router.dump()) as { transportIds: string[] };
+	return dump.transportIds;
+}
+
+function watchdogWithCloses(connectTimeoutMs = 30_000): { watchdog: Watchdog; closes: CloseInfo[] } {
+	const watchdog = createWatchdog({ inactivityTimeoutMs: Number.POSITIVE_INFINITY, connectTimeoutMs, maxPendingPerUser: 4 });
+	const closes: CloseInfo[] = [];
+	watchdog.observer.on('close', (info) => closes.push(info));
+	return { watchdog, closes };
+}
+
+describe('a user creating transports in a loop', () => {
+	it('is held at maxPendingPerUser: every transport over the cap is closed with `pending-limit`, in the worker too', async () => {
+		const { watchdog, closes } = watchdogWithCloses();
+		const created: Array<{ transport: WebRtcTransport; watch: TransportWatch<WebRtcTransport> }> = [];
+		for (let i = 0; i < 50; i++) {
+			const transport = await createTestTransport(router, { appData: { userId: 'mallory' } });
+			created.push({ transport, watch: watchdog.watch(transport) });
+		}
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		const open = created.filter(({ transport }) => !transport.closed);
+		expect(open.map(({ transport }) => transport.id)).toEqual(created.slice(0, 4).map(({ transport }) => transport.id));
+		expect(open.every(({ watch }) => watch.state === 'connecting')).toBe(true);
+		expect(closes).toHaveLength(46);
+		expect(new Set(closes.map((c) => c.reason))).toEqual(new Set(['pending-limit']));
+		expect(closes[0]?.detail).toBe(
+			'user mallory already holds 4 never-connected transports (maxPendingPerUser: 4); ask watchdog.canCreate(userId) before creating one',
+		);
+		expect(closes.every((c) => c.closedByWatchdog && !c.clean)).toBe(true);
+		// The worker freed them (ports and all): only the 4 pending ones are left.
+		expect((await workerTransportIds()).sort()).toEqual(open.map(({ transport }) => transport.id).sort());
+		expect(await watchdog.canCreate('mallory')).toBe(false);
+		// Another user is not affected.
+		expect(await watchdog.canCreate('alice')).toBe(true);
+		const alices = await createTestTransport(router, { appData: { userId: 'alice' } });
+		watchdog.watch(alices);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect(alices.closed).toBe(false);
+		expect(watchdog.snapshot().transports.connecting).toBe(5);
+	});
+
+	it('creates only maxPendingPerUser transports when the app asks canCreate() first', async () => {
+		const { watchdog, closes } = watchdogWithCloses();
+		let created = 0;
+		while (await watchdog.canCreate('mallory')) {
+			if (created === 50) throw new Error('canCreate() never said no');
+			watchdog.watch(await createTestTransport(router, { appData: { userId: 'mallory' } }));
+			created += 1;
+		}
+		expect(created).toBe(4);
+		expect(closes).toEqual([]);
+		expect(await workerTransportIds()).toHaveLength(4);
+	});
+});
+
+describe('giving a slot back', () => {
+	it('happens when a real client connects one of the pending transports', async () => {
+		const { watchdog } = watchdogWithCloses();
+		const transports: WebRtcTransport[] = [];
+		for (let i = 0; i < 4; i++) {
+			const transport = await createTestTransport(router, { enableSctp: true, appData: { userId: 'wendy' } });
+			watchdog.watch(transport);
+			transports.push(transport);
+		}
+		expect(await watchdog.canCreate('wendy')).toBe(false);
+		const [first] = transports;
+		if (!first) throw new Error('unreachable');
+		const client = await startWeriftClient({ transport: first });
+		await client.waitForConnected();
+		expect(watchdog.get(first.id)?.state).toBe('connected');
+		expect(await watchdog.canCreate('wendy')).toBe(true);
+		const fifth = await createTestTransport(router, { appData: { userId: 'wendy' } });
+		const watch = watchdog.watch(fifth);
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect(watch.state).toBe('connecting');
+		expect(await watchdog.canCreate('wendy')).toBe(false);
+	});
+
+	it('happens at the connect deadline, when the never-connected transports are closed', async () => {
+		const { watchdog, closes } = watchdogWithCloses(500);
+		for (let i = 0; i < 4; i++) watchdog.watch(await createTestTransport(router, { appData: { userId: 'mallory' } }));
+		expect(await watchdog.canCreate('mallory')).toBe(false);
+		await new Promise((resolve) => setTimeout(resolve, 700));
+		expect(closes.map((c) => c.reason)).toEqual(['connect-timeout', 'connect-timeout', 'connect-timeout', 'connect-timeout']);
+		expect(await watchdog.canCreate('mallory')).toBe(true);
+		expect(await workerTransportIds()).toEqual([]);
+	});
+});
