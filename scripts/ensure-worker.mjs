@@ -4,7 +4,7 @@
 // later runs: finds it in the cache and returns at once. Prints the binary's path.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot, workerBinaryExists, workerBinaryPath, mediasoupVersion } from './worker-path.mjs';
+import { mediasoupVersion, projectRoot, workerBinaryExists, workerBinaryPath } from './worker-path.mjs';
 
 const binary = workerBinaryPath();
 if (workerBinaryExists()) {

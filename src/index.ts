@@ -1,18 +1,17 @@
-export { definePolicy, DEFAULT_POLICY } from './policy.js';
-export { watchTransport, createWatchdog, watchdogFor } from './watchdog.js';
-export { MemoryStore } from './gate/memory-store.js';
+export type { Clock } from './clock.js';
+export type { ListenerErrorEvent } from './emitter.js';
 export {
-	WatchdogError,
 	IceRestartDeniedError,
 	IceRestartFailedError,
-	WatchClosedError,
-	isWatchdogError,
 	isIceRestartDeniedError,
 	isIceRestartFailedError,
 	isWatchClosedError,
+	isWatchdogError,
+	WatchClosedError,
+	WatchdogError,
 } from './errors.js';
-export type { Clock } from './clock.js';
-export type { ListenerErrorEvent } from './emitter.js';
+export { MemoryStore } from './gate/memory-store.js';
+export { DEFAULT_POLICY, definePolicy } from './policy.js';
 export type {
 	BindSessionOptions,
 	CloseEventLike,
@@ -48,8 +47,6 @@ export type {
 	TransportWatch,
 	TransportWatchEvents,
 	TypedEvents,
-	WatchOptions,
-	WatchState,
 	WatchableTransport,
 	Watchdog,
 	WatchdogObserverEvents,
@@ -57,5 +54,8 @@ export type {
 	WatchdogPolicyOptions,
 	WatchdogSnapshot,
 	WatchdogStore,
+	WatchOptions,
+	WatchState,
 	WorkerLike,
 } from './types.js';
+export { createWatchdog, watchdogFor, watchTransport } from './watchdog.js';

@@ -13,8 +13,6 @@ import type {
 	CloseInfo,
 	IceRestartEvent,
 	TransportWatch,
-	WatchOptions,
-	WatchState,
 	WatchableTransport,
 	Watchdog,
 	WatchdogObserverEvents,
@@ -22,11 +20,13 @@ import type {
 	WatchdogPolicyOptions,
 	WatchdogSnapshot,
 	WatchdogStore,
+	WatchOptions,
+	WatchState,
 } from './types.js';
-import { SummaryWindow } from './watch/summary.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
 import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
+import { SummaryWindow } from './watch/summary.js';
 import { TransportWatchImpl } from './watch/transport-watch.js';
 
 const logger = new Logger('Watchdog');
@@ -113,6 +113,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			set.add(watch);
 		}
 		this.#byState.connecting += 1;
+		logger.debug('watch() [transportId:%s, userId:%s]', watch.transportId, userId);
 		this.observer.emit('watch', { transportId: watch.transportId, userId });
 		watch.start();
 		if (watch.state === 'connecting') {
@@ -144,6 +145,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	closeUser(userId: string | number, detail?: string): number {
 		const watches = this.watchesOf(userId);
+		logger.debug('closeUser() [userId:%s, transports:%d]', userId, watches.length);
 		for (const watch of watches) watch.close(detail);
 		return watches.length;
 	}

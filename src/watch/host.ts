@@ -4,9 +4,9 @@ import type {
 	CloseInfo,
 	IceRestartDenialReason,
 	IceRestartEvent,
-	WatchState,
 	WatchableTransport,
 	WatchdogPolicy,
+	WatchState,
 } from '../types.js';
 
 export type RestartDecision =

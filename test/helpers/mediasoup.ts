@@ -2,8 +2,8 @@
 // The worker binary is the project's own build (scripts/ensure-worker.mjs); vitest.config.ts
 // points MEDIASOUP_WORKER_BIN at it before mediasoup is imported.
 import { existsSync } from 'node:fs';
-import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import * as mediasoup from 'mediasoup';
 
 export { mediasoup };
 export type Worker = types.Worker;

@@ -31,11 +31,16 @@ afterAll(() => {
 
 describe('the packed package', () => {
 	it('contains only dist and the manifest files', () => {
-		const listing = execFileSync('find', ['.', '-type', 'f'], { cwd: join(dir, 'node_modules', 'mediasoup-watchdog'), encoding: 'utf8' })
+		const listing = execFileSync('find', ['.', '-type', 'f'], {
+			cwd: join(dir, 'node_modules', 'mediasoup-watchdog'),
+			encoding: 'utf8',
+		})
 			.trim()
 			.split('\n')
 			.sort();
-		expect(listing.every((file) => file.startsWith('./dist/') || /^\.\/(package\.json|README\.md|LICENSE)$/.test(file))).toBe(true);
+		expect(listing.every((file) => file.startsWith('./dist/') || /^\.\/(package\.json|README\.md|LICENSE)$/.test(file))).toBe(
+			true,
+		);
 		expect(listing).toContain('./dist/index.cjs');
 		expect(listing).toContain('./dist/index.d.cts');
 	});
@@ -43,7 +48,10 @@ describe('the packed package', () => {
 	it('loads with require() on Node 20 and exposes the front door', () => {
 		const out = execFileSync(
 			process.execPath,
-			['-e', "const m = require('mediasoup-watchdog'); console.log(typeof m.watchTransport, typeof m.definePolicy, m.definePolicy().connectTimeoutMs)"],
+			[
+				'-e',
+				"const m = require('mediasoup-watchdog'); console.log(typeof m.watchTransport, typeof m.definePolicy, m.definePolicy().connectTimeoutMs)",
+			],
 			{ cwd: dir, encoding: 'utf8' },
 		);
 		expect(out.trim()).toBe('function function 15000');
