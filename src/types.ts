@@ -373,7 +373,7 @@ export interface WatchdogSnapshot {
 		readonly detectionBoundMs: number;
 		/** Transports judged with a longer bound because their client is naturally quieter. */
 		readonly slowCadence: number;
-		/** Transports without media kept alive by the worker's consent replies (WebRtcServer). */
+		/** Transports that never carried RTP, judged on the worker's consent replies too (WebRtcServer). */
 		readonly echo: number;
 		/** Transports silent past their bound that cannot be judged right now (left open, logged). */
 		readonly unjudged: number;

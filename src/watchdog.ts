@@ -96,6 +96,8 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 				`watchTransport() transport is already watched with another policy [transportId:${transport.id}]: stop() that watch first`,
 			);
 		}
+		// Ended from inside a listener, the previous watch may not have announced its end yet.
+		existing?.announceEnd();
 		const userId = this.#resolveUserId(transport, options);
 		const watch = new TransportWatchImpl<WatchableTransport<unknown>>(transport, this as WatchHost, {
 			userId,

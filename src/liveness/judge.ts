@@ -10,15 +10,24 @@
 export const CADENCE_FACTOR = 3;
 
 /**
- * Reply bytes (what the worker sends that is not RTP: STUN responses, RTCP, SCTP) count as a sign
- * of life only when the transport was sampled at least this often: the server's own SCTP
- * heartbeats (every ~30 s) must not pass for consent replies.
+ * Reply bytes (what the worker sends that is not RTP: STUN responses, SCTP) count as a sign of
+ * life only when the transport was sampled at least this often: the server's own SCTP heartbeats
+ * (every ~30 s) must not pass for consent replies.
  */
 export const ECHO_MAX_SAMPLE_INTERVAL_MS = 10_000;
 
+/**
+ * RTP still moving this long after the client's last sign of life means the transport had live
+ * media the client did not answer. Shorter: the media may just have ended with the client's silence.
+ */
+export const MEDIA_GRACE_MS = 3_000;
+
 /** The counters read from `getStats()[0]`. */
 export interface LivenessSample {
-	/** When the request was sent (the counters are at least this fresh). */
+	/**
+	 * When the request was sent. Growth and silence are both timed at this moment, so a slow
+	 * answer neither hides a poll period nor shortens a silence.
+	 */
 	readonly sentAt: number;
 	/** When the response arrived. */
 	readonly at: number;
@@ -29,16 +38,16 @@ export interface LivenessSample {
 	readonly mediaBytes: number | undefined;
 }
 
-/** Whether reply bytes may be taken as consent replies (the server sends no media of its own). */
-export type EchoEligibility = 'unknown' | 'yes' | 'no';
+/** What the worker said about the transport's producers and consumers at the start of a silence. */
+export type MediaState = 'unknown' | 'present' | 'absent';
 
 export type Verdict =
 	| { readonly kind: 'alive' }
 	/** Silent past its bound: close it. */
 	| { readonly kind: 'inactive'; readonly silentMs: number; readonly boundMs: number; readonly lastSignAt: number }
-	/** Inbound bytes are silent past the bound but replies moved: ask whether the transport carries media. */
-	| { readonly kind: 'check-echo' }
-	/** Silent inbound bytes, moving replies, and no way to tell consent replies from server traffic. */
+	/** Inbound bytes just fell silent on a transport that carried media: ask whether it still has producers or consumers. */
+	| { readonly kind: 'check-media' }
+	/** Silent inbound bytes, moving replies, and no way to tell consent replies from the worker's own traffic. */
 	| { readonly kind: 'unjudged'; readonly reason: string };
 
 const ALIVE: Verdict = Object.freeze({ kind: 'alive' });
@@ -67,21 +76,26 @@ export function readSample(stats: unknown, sentAt: number, at: number): Liveness
 }
 
 /**
- * Whether a transport's `dump()` shows no producers and no consumers: then nothing but consent
- * replies (and SCTP) leaves the worker for it. undefined when the dump is not understood.
+ * Whether a transport's `dump()` shows producers or consumers. undefined when the dump is not
+ * understood.
  */
-export function carriesNoMedia(dump: unknown): boolean | undefined {
+export function carriesMedia(dump: unknown): boolean | undefined {
 	if (typeof dump !== 'object' || dump === null) return undefined;
 	const { producerIds, consumerIds } = dump as { producerIds?: unknown; consumerIds?: unknown };
 	if (!Array.isArray(producerIds) || !Array.isArray(consumerIds)) return undefined;
-	return producerIds.length === 0 && consumerIds.length === 0;
+	return producerIds.length > 0 || consumerIds.length > 0;
 }
 
 /**
- * The liveness state of one connected transport. A sign of life is inbound bytes growing, or,
- * for a transport that carries no media, the worker's replies growing (on a WebRtcServer, STUN
- * consent requests are not counted in `bytesReceived`, but mediasoup's responses are counted
- * in `bytesSent`).
+ * The liveness state of one connected transport, fed its getStats() samples.
+ *
+ * A sign of life is inbound bytes growing. On a transport that never carried RTP, the worker's
+ * replies growing are one too: on a WebRtcServer, STUN consent requests are not counted in
+ * `bytesReceived`, but mediasoup's responses are counted in `bytesSent`, and such a transport
+ * sends nothing else of its own but SCTP heartbeats. Once a transport carried RTP, the worker
+ * keeps sending RTCP and BWE feedback of its own, so replies prove nothing; then inbound silence
+ * is conclusive if the transport still had producers or consumers when it began (a live client
+ * answers media with RTCP), and is left unjudged if its media had ended.
  */
 export class TransportJudge {
 	readonly #timeoutMs: number;
@@ -91,12 +105,17 @@ export class TransportJudge {
 	#prevSentAt: number | undefined;
 	/** When the last sign of life was observed. */
 	#signAt: number;
-	/** When reply bytes were last seen growing (a sign of life only if the echo is eligible). */
+	/** When reply bytes were last seen growing. */
 	#replyAt: number | undefined;
+	/** When RTP bytes (either way) were last seen growing. */
+	#mediaAt: number | undefined;
+	/** Whether the transport ever carried RTP (its RTP counters are not zero). */
+	#carriedMedia = false;
+	/** From dump(), at the start of the current silence; 'unknown' again whenever RTP moves. */
+	#media: MediaState = 'unknown';
 	/** sentAt of the latest sample that saw no sign of life since #signAt. */
 	#staleAt: number | undefined;
 	#provenMaxMs = 0;
-	#echo: EchoEligibility = 'unknown';
 
 	constructor(inactivityTimeoutMs: number, trackedAt: number) {
 		this.#timeoutMs = inactivityTimeoutMs;
@@ -113,8 +132,13 @@ export class TransportJudge {
 		return this.#provenMaxMs;
 	}
 
-	get echo(): EchoEligibility {
-		return this.#echo;
+	/** Whether the worker's replies count as signs of life (a transport that never carried RTP). */
+	get echo(): boolean {
+		return !this.#carriedMedia && this.#lastReply !== undefined;
+	}
+
+	get media(): MediaState {
+		return this.#media;
 	}
 
 	get lastSignAt(): number {
@@ -131,62 +155,65 @@ export class TransportJudge {
 		this.#lastBytes = sample.bytesReceived;
 		this.#lastReply = sample.replyBytes;
 		this.#lastMedia = sample.mediaBytes;
+		if (sample.mediaBytes !== undefined && sample.mediaBytes > 0) this.#carriedMedia = true;
+		if (grewMedia) {
+			this.#mediaAt = sample.sentAt;
+			this.#media = 'unknown';
+		}
+		if (grewReply) this.#replyAt = sample.sentAt;
 
 		if (previous === undefined) {
 			// Baseline: bytes may have arrived up to now, so assume they did (never judge early).
-			this.#signAt = Math.max(this.#signAt, sample.at);
+			this.#signAt = Math.max(this.#signAt, sample.sentAt);
 			return ALIVE;
 		}
-		// Media moving (server sending RTP, or client sending RTP) means replies include RTCP.
-		if (grewMedia) this.#echo = 'unknown';
-		if (grewReply) this.#replyAt = sample.at;
-		const replyIsSign = grewReply && this.#echo === 'yes' && interval <= ECHO_MAX_SAMPLE_INTERVAL_MS;
+		const replyIsSign = grewReply && this.echo && interval <= ECHO_MAX_SAMPLE_INTERVAL_MS;
 		if (grewIn || replyIsSign) {
-			this.#sign(sample.at);
+			this.#sign(sample.sentAt);
 			return ALIVE;
 		}
+		const onset = this.#staleAt === undefined;
 		this.#staleAt = sample.sentAt;
-		const silentMs = sample.sentAt - this.#signAt;
-		const boundMs = this.boundMs;
-		if (silentMs < boundMs) return ALIVE;
-
-		const repliesMoved = this.#replyAt !== undefined && this.#replyAt > this.#signAt;
-		if (!repliesMoved || this.#echo === 'no') {
-			return { kind: 'inactive', silentMs, boundMs, lastSignAt: this.#signAt };
+		if (onset && this.#carriedMedia && this.#media === 'unknown' && this.#lastReply !== undefined) {
+			return { kind: 'check-media' };
 		}
-		if (interval > ECHO_MAX_SAMPLE_INTERVAL_MS) {
-			return {
-				kind: 'unjudged',
-				reason: "sampled too rarely to tell the worker's consent replies from its own SCTP heartbeats",
-			};
-		}
-		if (this.#echo === 'unknown') return { kind: 'check-echo' };
-		// Consent replies, last seen between samples too far apart to count then: they still give
-		// the transport the benefit of the doubt for one bound.
-		const replyAt = this.#replyAt ?? this.#signAt;
-		const sinceReplyMs = sample.sentAt - replyAt;
-		if (sinceReplyMs < boundMs) return ALIVE;
-		return { kind: 'inactive', silentMs: sinceReplyMs, boundMs, lastSignAt: replyAt };
+		return this.#judge(sample.sentAt, interval);
 	}
 
-	/**
-	 * The transport's dump said whether it carries media. With none, its replies are consent
-	 * replies: the latest one is a sign of life. With media, silence of inbound bytes decides.
-	 */
-	echoChecked(noMedia: boolean, now: number): Verdict {
-		this.#echo = noMedia ? 'yes' : 'no';
-		if (noMedia) {
-			if (this.#replyAt !== undefined && this.#replyAt > this.#signAt) {
-				// The silence before this was of inbound bytes only: do not learn it as a cadence.
-				this.#signAt = this.#replyAt;
-				this.#staleAt = undefined;
-			}
-			return ALIVE;
-		}
-		const silentMs = (this.#staleAt ?? now) - this.#signAt;
+	/** The worker's dump at the start of the silence: did the transport have producers or consumers? */
+	mediaChecked(present: boolean): Verdict {
+		this.#media = present ? 'present' : 'absent';
+		const at = this.#staleAt;
+		if (at === undefined) return ALIVE; // a sign of life came in meanwhile
+		return this.#judge(at, 0);
+	}
+
+	#judge(at: number, interval: number): Verdict {
+		const silentMs = at - this.#signAt;
 		const boundMs = this.boundMs;
 		if (silentMs < boundMs) return ALIVE;
-		return { kind: 'inactive', silentMs, boundMs, lastSignAt: this.#signAt };
+		const inactive: Verdict = { kind: 'inactive', silentMs, boundMs, lastSignAt: this.#signAt };
+		// Nothing at all moved since the last sign: no consent replies either.
+		if (this.#replyAt === undefined || this.#replyAt <= this.#signAt) return inactive;
+		if (!this.#carriedMedia && this.#lastReply !== undefined) {
+			// Replies are consent replies (and SCTP): they decide, if sampled often enough.
+			if (interval > ECHO_MAX_SAMPLE_INTERVAL_MS) {
+				return { kind: 'unjudged', reason: "sampled too rarely to tell the worker's consent replies from its SCTP heartbeats" };
+			}
+			const sinceReplyMs = at - this.#replyAt;
+			if (sinceReplyMs < boundMs) return ALIVE;
+			return { kind: 'inactive', silentMs: sinceReplyMs, boundMs, lastSignAt: this.#replyAt };
+		}
+		// RTP kept flowing well after the client fell silent: a live client would answer it with RTCP.
+		if (this.#mediaAt !== undefined && this.#mediaAt - this.#signAt > MEDIA_GRACE_MS) return inactive;
+		if (this.#media === 'present') return inactive;
+		if (this.#media === 'absent') {
+			return {
+				kind: 'unjudged',
+				reason: "its media ended: consent replies cannot be told from the worker's own RTCP",
+			};
+		}
+		return { kind: 'unjudged', reason: 'whether it has producers or consumers is unknown (dump() failed)' };
 	}
 
 	#sign(at: number): void {

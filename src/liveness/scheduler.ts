@@ -5,7 +5,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { Logger } from '../logger.js';
 import type { WatchableTransport, WatchdogPolicy } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
-import { carriesNoMedia, readSample, TransportJudge, type Verdict } from './judge.js';
+import { carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
 
 const logger = new Logger('Liveness');
 
@@ -26,7 +26,7 @@ export interface LivenessStats {
 	readonly detectionBoundMs: number;
 	/** Transports judged with a longer bound because their client is naturally quieter. */
 	readonly slowCadence: number;
-	/** Transports without media kept alive by the worker's consent replies (WebRtcServer). */
+	/** Transports that never carried RTP, judged on the worker's consent replies too (WebRtcServer). */
 	readonly echo: number;
 	/** Transports silent past their bound that cannot be judged right now (see docs/liveness.md). */
 	readonly unjudged: number;
@@ -40,6 +40,8 @@ interface Entry {
 	readonly watch: WatchHandleInternal;
 	readonly judge: TransportJudge;
 	removed: boolean;
+	/** When the last request was sent (-Infinity: never, so due at once). */
+	polledAt: number;
 	/** When the in-flight request was sent; undefined when none. */
 	pendingSince: number | undefined;
 	stalled: boolean;
@@ -59,8 +61,10 @@ export class LivenessScheduler {
 	/** Transports with a request in flight: never a second one, even across re-tracking. */
 	readonly #busy = new WeakSet<object>();
 	#cursor: Iterator<Entry> | undefined;
+	#current: Entry | undefined;
 	#timer: TimerHandle | undefined;
 	#lastTickAt = 0;
+	#dueAt = 0;
 	#credit = 0;
 	/** Requests per millisecond at the current load. */
 	#rate = 0;
@@ -83,6 +87,7 @@ export class LivenessScheduler {
 			watch,
 			judge: new TransportJudge(this.#timeoutMs, this.#clock.now()),
 			removed: false,
+			polledAt: Number.NEGATIVE_INFINITY,
 			pendingSince: undefined,
 			stalled: false,
 			unjudged: undefined,
@@ -108,13 +113,13 @@ export class LivenessScheduler {
 		let stalled = 0;
 		for (const entry of this.#entries.values()) {
 			if (entry.judge.boundMs > this.#timeoutMs) slowCadence += 1;
-			if (entry.judge.echo === 'yes') echo += 1;
+			if (entry.judge.echo) echo += 1;
 			if (entry.unjudged !== undefined) unjudged += 1;
 			if (entry.stalled) stalled += 1;
 		}
 		return {
 			tracked: this.#entries.size,
-			requestsPerSecond: round(this.#rate * 1000),
+			requestsPerSecond: Math.round(this.#rate * 10_000) / 10,
 			pollIntervalMs: round(this.#periodMs),
 			detectionBoundMs: this.#detectionBoundMs(),
 			slowCadence,
@@ -132,6 +137,7 @@ export class LivenessScheduler {
 		this.#entries.clear();
 		this.#pending.clear();
 		this.#cursor = undefined;
+		this.#current = undefined;
 		this.#rate = 0;
 	}
 
@@ -144,6 +150,7 @@ export class LivenessScheduler {
 		if (count === 0) {
 			this.#clearTimer();
 			this.#cursor = undefined;
+			this.#current = undefined;
 			this.#rate = 0;
 			this.#periodMs = pollIntervalMs;
 			return;
@@ -158,15 +165,20 @@ export class LivenessScheduler {
 				'rate() [tracked:%d, pollIntervalMs:%d, requestsPerSecond:%d, detectionBoundMs:%d, budgetLimited:%s]',
 				count,
 				round(this.#periodMs),
-				round(this.#rate * 1000),
+				Math.round(this.#rate * 10_000) / 10,
 				this.#detectionBoundMs(),
 				this.#periodMs > pollIntervalMs,
 			);
 		}
+		const now = this.#clock.now();
 		if (this.#timer === undefined) {
-			this.#lastTickAt = this.#clock.now();
+			this.#lastTickAt = now;
 			this.#credit = 0;
-			this.#armTimer();
+			this.#armTimer(now);
+		} else if (this.#dueAt - now > this.#tickMs) {
+			// More transports: poll sooner than the tick armed for fewer.
+			this.#clearTimer();
+			this.#armTimer(now);
 		}
 	}
 
@@ -176,7 +188,8 @@ export class LivenessScheduler {
 		return round(Math.ceil(this.#timeoutMs / period - 1e-9) * period + period);
 	}
 
-	#armTimer(): void {
+	#armTimer(now: number): void {
+		this.#dueAt = now + this.#tickMs;
 		this.#timer = this.#clock.setTimeout(() => {
 			this.#timer = undefined;
 			this.#tick();
@@ -189,37 +202,54 @@ export class LivenessScheduler {
 		this.#timer = undefined;
 	}
 
+	/**
+	 * Polls the transports that are due, round-robin (so in the order they were last polled), at
+	 * most an even share per tick, and never beyond the budget of requests per second.
+	 */
 	#tick(): void {
 		const now = this.#clock.now();
-		const perTick = Math.max(1, this.#rate * this.#tickMs);
+		const budgetRate = this.#policy.liveness.maxStatsRequestsPerSecond / 1000;
+		const burst = Math.max(1, budgetRate * this.#tickMs);
 		// No catch-up after a stalled event loop: the budget holds over any window.
-		this.#credit = Math.min(this.#credit + (now - this.#lastTickAt) * this.#rate, perTick);
+		this.#credit = Math.min(this.#credit + (now - this.#lastTickAt) * budgetRate, burst);
 		this.#lastTickAt = now;
 		try {
 			this.#sweepPending(now);
-			let scans = Math.min(this.#entries.size, 4 * Math.ceil(perTick) + 8);
-			while (this.#credit >= 1 && scans > 0) {
+			let share = Math.max(1, Math.round(this.#rate * this.#tickMs));
+			let scans = Math.min(this.#entries.size, 4 * share + 8);
+			while (share > 0 && this.#credit >= 1 && scans > 0) {
 				scans -= 1;
-				const entry = this.#next();
+				const entry = this.#peek();
 				if (!entry) break;
+				// Not due yet (half a tick early is on time: ticks and periods need not align exactly).
+				if (entry.pendingSince === undefined && now - entry.polledAt < this.#periodMs - this.#tickMs / 2) break;
+				this.#advance();
 				if (entry.pendingSince !== undefined) continue;
-				if (this.#poll(entry, now)) this.#credit -= 1;
+				if (this.#poll(entry, now)) {
+					this.#credit -= 1;
+					share -= 1;
+				}
 			}
 		} catch (error) {
 			logger.error('tick() failed: %o', error);
 		}
-		if (this.#entries.size > 0 && this.#timer === undefined) this.#armTimer();
+		if (this.#entries.size > 0 && this.#timer === undefined) this.#armTimer(now);
 	}
 
-	/** The next entry round-robin; Map iterators follow insertions and deletions. */
-	#next(): Entry | undefined {
+	/** The entry the round-robin cursor is on; Map iterators follow insertions and deletions. */
+	#peek(): Entry | undefined {
 		if (this.#entries.size === 0) return undefined;
+		if (this.#current === undefined || this.#current.removed) this.#advance();
+		return this.#current;
+	}
+
+	#advance(): void {
 		let step = this.#cursor?.next();
 		if (!step || step.done) {
 			this.#cursor = this.#entries.values();
 			step = this.#cursor.next();
 		}
-		return step.done ? undefined : step.value;
+		this.#current = step.done ? undefined : step.value;
 	}
 
 	#sweepPending(now: number): void {
@@ -240,6 +270,7 @@ export class LivenessScheduler {
 	#poll(entry: Entry, now: number): boolean {
 		const transport = entry.watch.activeTransport;
 		if (!transport || transport.closed || this.#busy.has(transport)) return false;
+		entry.polledAt = now;
 		this.#request(entry, transport, now, 'getStats', () => transport.getStats()).then((stats) => {
 			if (stats === undefined) return;
 			const sample = readSample(stats.value, now, this.#clock.now());
@@ -247,7 +278,9 @@ export class LivenessScheduler {
 				this.#apply(entry, transport, { kind: 'unjudged', reason: 'getStats() gave no bytesReceived' });
 				return;
 			}
-			this.#apply(entry, transport, entry.judge.observe(sample));
+			const v = entry.judge.observe(sample);
+			logger.debug('TMP observe [transportId:%s, sentAt:%d, bytes:%d, reply:%s, media:%s, v:%o, echo:%s]', entry.watch.transportId.slice(0,4), now, sample.bytesReceived, sample.replyBytes, sample.mediaBytes, v, entry.judge.echo);
+			this.#apply(entry, transport, v);
 		});
 		return true;
 	}
@@ -320,32 +353,29 @@ export class LivenessScheduler {
 				}
 				entry.unjudged = verdict.reason;
 				return;
-			case 'check-echo':
-				this.#checkEcho(entry, transport as Dumpable);
+			case 'check-media':
+				this.#checkMedia(entry, transport as Dumpable);
 				return;
 		}
 	}
 
-	/** Asks the worker whether the transport carries media (one dump(), counted in the budget). */
-	#checkEcho(entry: Entry, transport: Dumpable): void {
+	/** Asks the worker whether the transport has producers or consumers (one dump(), counted in the budget). */
+	#checkMedia(entry: Entry, transport: Dumpable): void {
 		const dump = transport.dump;
 		if (typeof dump !== 'function' || transport.closed) {
 			this.#apply(entry, transport, { kind: 'unjudged', reason: 'the transport has no dump()' });
 			return;
 		}
+		// Counted in the budget; the debt is repaid before the next poll.
 		this.#credit -= 1;
 		this.#request(entry, transport, this.#clock.now(), 'dump', () => dump.call(transport)).then((result) => {
-			if (result === undefined) {
-				this.#apply(entry, transport, { kind: 'unjudged', reason: 'dump() failed' });
-				return;
+			const present = result === undefined ? undefined : carriesMedia(result.value);
+			if (present === undefined) {
+				if (result !== undefined) logger.warn('dump() has no producerIds/consumerIds [transportId:%s]', entry.watch.transportId);
+				return; // judged 'unknown' at the bound
 			}
-			const noMedia = carriesNoMedia(result.value);
-			if (noMedia === undefined) {
-				this.#apply(entry, transport, { kind: 'unjudged', reason: 'dump() has no producerIds/consumerIds' });
-				return;
-			}
-			logger.debug('checkEcho() [transportId:%s, noMedia:%s]', entry.watch.transportId, noMedia);
-			this.#apply(entry, transport, entry.judge.echoChecked(noMedia, this.#clock.now()));
+			logger.debug('checkMedia() [transportId:%s, present:%s]', entry.watch.transportId, present);
+			this.#apply(entry, transport, entry.judge.mediaChecked(present));
 		});
 	}
 }

@@ -35,7 +35,9 @@ export function assertWatchOptions(options: unknown): asserts options is WatchOp
 	if (worker !== undefined) {
 		const ok = typeof worker === 'object' && worker !== null && typeof (worker as { died?: unknown }).died === 'boolean';
 		if (!ok) {
-			throw new TypeError(`watchTransport() \`worker\` must be a mediasoup Worker (with a boolean \`died\`), got ${describe(worker)}`);
+			throw new TypeError(
+				`watchTransport() \`worker\` must be a mediasoup Worker (with a boolean \`died\`), got ${describe(worker)}`,
+			);
 		}
 	}
 }

@@ -61,6 +61,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
 	#iceDownSinceRestart = false;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
+	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears. */
+	readonly #statsRequests = new Set<{ clear(): void }>();
 	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
 	#externalCloseReason: CloseReason | undefined;
 
@@ -409,8 +411,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */
 	async #bytesReceived(transport: Transport): Promise<number | undefined> {
 		const clock = this.#host.clock;
+		let request: (Promise<ReadonlyArray<{ bytesReceived?: number | undefined }>> & { clear(): void }) | undefined;
 		try {
-			const stats = await pTimeout(transport.getStats(), {
+			request = pTimeout(transport.getStats(), {
 				milliseconds: STATS_TIMEOUT_MS,
 				fallback: () => [],
 				customTimers: {
@@ -418,9 +421,13 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 					clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
 				},
 			});
+			this.#statsRequests.add(request);
+			const stats = await request;
 			return stats[0]?.bytesReceived;
 		} catch {
 			return undefined;
+		} finally {
+			if (request) this.#statsRequests.delete(request);
 		}
 	}
 
@@ -433,6 +440,18 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	/** How deep we are in handing an event to listeners (the handle's or, through the host, the observer's). */
 	#delivering = 0;
+	/** The announcement of an ending decided inside a listener, due on the next microtask. */
+	#pendingAnnounce: (() => void) | undefined;
+
+	/**
+	 * Announces an ending decided inside a listener now rather than on the next microtask (the
+	 * watchdog calls it before it watches the same transport again). No-op otherwise.
+	 */
+	announceEnd(): void {
+		const announce = this.#pendingAnnounce;
+		this.#pendingAnnounce = undefined;
+		announce?.();
+	}
 
 	protected override safeEmit<K extends keyof TransportWatchEvents & string>(event: K, payload: TransportWatchEvents[K]): void {
 		this.#delivering += 1;
@@ -491,6 +510,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#graceTimer.clear();
 		this.#reconnectTimer.clear();
 		this.#restartBaselineBytes = undefined;
+		for (const request of this.#statsRequests) request.clear();
+		this.#statsRequests.clear();
 		for (const { source, event, listener } of this.#subscriptions.splice(0)) source.off(event, listener);
 		this.#transport = undefined;
 		this.#worker = undefined;
@@ -528,8 +549,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		// Ended from inside a listener (close()/stop()/closeUser() in a `statechange`, `connect`… of
 		// this watch or of the observer): the ending takes effect now, and its events follow the event
 		// being delivered, so every listener sees the events in the order the states changed.
-		if (this.#delivering > 0) queueMicrotask(announce);
-		else announce();
+		if (this.#delivering > 0) {
+			this.#pendingAnnounce = announce;
+			queueMicrotask(() => this.announceEnd());
+		} else announce();
 	}
 
 	#subscribe(source: object, event: string, listener: Listener): void {
