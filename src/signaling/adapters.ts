@@ -104,11 +104,43 @@ function isAbortSignal(value: Bag): value is Bag & AbortSignal {
 	);
 }
 
-/** Runs `callback` on the next microtask unless `cancelled()` says otherwise by then. */
-function later(cancelled: () => boolean, callback: () => void): void {
-	queueMicrotask(() => {
-		if (!cancelled()) callback();
-	});
+/** The event that ends a session: its listener added and removed, its arguments read as an end. */
+interface EndEvent<Args extends unknown[]> {
+	add(listener: (...args: Args) => void): void;
+	remove(listener: (...args: Args) => void): void;
+	read(...args: Args): AdapterEnd;
+}
+
+/**
+ * `SessionAdapter.follow()` for every kind of session: listens for `event` and reports the end it
+ * reads, once. A session that has already ended (`ended` given) gets no listener: `ended()` is
+ * reported on the next microtask unless detached by then. Returns the detach.
+ */
+function followEnd<Args extends unknown[]>(
+	onEnd: (end: AdapterEnd) => void,
+	ended: (() => AdapterEnd) | undefined,
+	event: EndEvent<Args>,
+): () => void {
+	let detached = false;
+	if (ended) {
+		queueMicrotask(() => {
+			if (!detached) onEnd(ended());
+		});
+		return () => {
+			detached = true;
+		};
+	}
+	const listener = (...args: Args): void => {
+		detach();
+		onEnd(event.read(...args));
+	};
+	const detach = (): void => {
+		if (detached) return;
+		detached = true;
+		event.remove(listener);
+	};
+	event.add(listener);
+	return detach;
 }
 
 /* ------------------------------------------------------------------ WebSocket */
@@ -128,63 +160,33 @@ const alreadyClosed: AdapterEnd = {
 };
 
 function nodeWebSocketAdapter(socket: NodeWebSocketLike): SessionAdapter {
-	const pingable = isFunction(socket.ping) ? (socket as PingableSocket) : undefined;
-	return {
-		kind: 'ws',
-		pingable,
-		follow(onEnd) {
-			let detached = false;
-			const onClose = (code: unknown, reason: unknown): void => {
-				detach();
-				onEnd(webSocketEnd(typeof code === 'number' ? code : 1005, reasonText(reason)));
-			};
-			const detach = (): void => {
-				if (detached) return;
-				detached = true;
-				socket.off('close', onClose);
-			};
-			if (socket.readyState === WS_CLOSED) {
-				later(
-					() => detached,
-					() => onEnd(alreadyClosed),
-				);
-				return () => {
-					detached = true;
-				};
-			}
-			socket.on('close', onClose);
-			return detach;
-		},
-	};
+	return webSocketAdapter('ws', socket, isFunction(socket.ping) ? (socket as PingableSocket) : undefined, {
+		add: (listener) => socket.on('close', listener),
+		remove: (listener) => socket.off('close', listener),
+		read: (code: unknown, reason: unknown) => webSocketEnd(typeof code === 'number' ? code : 1005, reasonText(reason)),
+	});
 }
 
 function eventTargetWebSocketAdapter(socket: EventTargetWebSocketLike): SessionAdapter {
+	return webSocketAdapter('websocket', socket, undefined, {
+		add: (listener) => socket.addEventListener('close', listener),
+		remove: (listener) => socket.removeEventListener('close', listener),
+		read: (event: CloseEventLike | undefined) =>
+			webSocketEnd(typeof event?.code === 'number' ? event.code : 1005, event?.reason ?? ''),
+	});
+}
+
+/** Either kind of WebSocket: the two differ only in how the 'close' listener is added and what it gets. */
+function webSocketAdapter<Args extends unknown[]>(
+	kind: 'ws' | 'websocket',
+	socket: { readonly readyState: number },
+	pingable: PingableSocket | undefined,
+	close: EndEvent<Args>,
+): SessionAdapter {
 	return {
-		kind: 'websocket',
-		pingable: undefined,
-		follow(onEnd) {
-			let detached = false;
-			const onClose = (event: CloseEventLike | undefined): void => {
-				detach();
-				onEnd(webSocketEnd(typeof event?.code === 'number' ? event.code : 1005, event?.reason ?? ''));
-			};
-			const detach = (): void => {
-				if (detached) return;
-				detached = true;
-				socket.removeEventListener('close', onClose);
-			};
-			if (socket.readyState === WS_CLOSED) {
-				later(
-					() => detached,
-					() => onEnd(alreadyClosed),
-				);
-				return () => {
-					detached = true;
-				};
-			}
-			socket.addEventListener('close', onClose);
-			return detach;
-		},
+		kind,
+		pingable,
+		follow: (onEnd) => followEnd(onEnd, socket.readyState === WS_CLOSED ? () => alreadyClosed : undefined, close),
 	};
 }
 
@@ -196,44 +198,30 @@ function reasonText(reason: unknown): string {
 
 /* ------------------------------------------------------------------ Socket.IO */
 
+const alreadyDisconnected: AdapterEnd = {
+	clean: false,
+	reason: 'disconnected before bindSession()',
+	detail: 'the Socket.IO socket was already disconnected when bound',
+};
+
 function socketIoAdapter(socket: SocketIoSocketLike): SessionAdapter {
 	return {
 		kind: 'socket.io',
 		pingable: undefined,
-		follow(onEnd) {
-			let detached = false;
-			const onDisconnect = (reason: unknown, description: unknown): void => {
-				detach();
-				const text = typeof reason === 'string' ? reason : String(reason);
-				onEnd({
-					clean: CLEAN_SOCKET_IO_REASONS.has(text),
-					reason: text,
-					...(description === undefined ? {} : { cause: description }),
-					detail: `Socket.IO socket disconnected: ${text}`,
-				});
-			};
-			const detach = (): void => {
-				if (detached) return;
-				detached = true;
-				socket.off('disconnect', onDisconnect);
-			};
-			if (!socket.connected) {
-				later(
-					() => detached,
-					() =>
-						onEnd({
-							clean: false,
-							reason: 'disconnected before bindSession()',
-							detail: 'the Socket.IO socket was already disconnected when bound',
-						}),
-				);
-				return () => {
-					detached = true;
-				};
-			}
-			socket.on('disconnect', onDisconnect);
-			return detach;
-		},
+		follow: (onEnd) =>
+			followEnd(onEnd, socket.connected ? undefined : () => alreadyDisconnected, {
+				add: (listener) => socket.on('disconnect', listener),
+				remove: (listener) => socket.off('disconnect', listener),
+				read: (reason: unknown, description: unknown) => {
+					const text = typeof reason === 'string' ? reason : String(reason);
+					return {
+						clean: CLEAN_SOCKET_IO_REASONS.has(text),
+						reason: text,
+						...(description === undefined ? {} : { cause: description }),
+						detail: `Socket.IO socket disconnected: ${text}`,
+					};
+				},
+			}),
 	};
 }
 
@@ -313,28 +301,11 @@ function abortSignalAdapter(signal: AbortSignal): SessionAdapter {
 	return {
 		kind: 'abort-signal',
 		pingable: undefined,
-		follow(onEnd) {
-			let detached = false;
-			const onAbort = (): void => {
-				detach();
-				onEnd(endOf());
-			};
-			const detach = (): void => {
-				if (detached) return;
-				detached = true;
-				signal.removeEventListener('abort', onAbort);
-			};
-			if (signal.aborted) {
-				later(
-					() => detached,
-					() => onEnd(endOf()),
-				);
-				return () => {
-					detached = true;
-				};
-			}
-			signal.addEventListener('abort', onAbort, { once: true });
-			return detach;
-		},
+		follow: (onEnd) =>
+			followEnd(onEnd, signal.aborted ? endOf : undefined, {
+				add: (listener) => signal.addEventListener('abort', listener, { once: true }),
+				remove: (listener) => signal.removeEventListener('abort', listener),
+				read: endOf,
+			}),
 	};
 }

@@ -6,25 +6,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CloseInfo, SessionBinding, TransportWatch, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
-import { closeWorker, createTestRouter, createTestWorker, type Router, type Worker } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const GRACE_MS = 2_000;
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 let watchdog: Watchdog;
 
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
+beforeEach(() => {
 	// The policy's defaults otherwise: media liveness (inactivityTimeoutMs 10 s) runs alongside.
 	watchdog = createWatchdog({ signalingGraceMs: GRACE_MS });
 });
 
-afterEach(async () => {
+afterEach(() => {
 	watchdog.stop();
-	await closeAllChromiumClients();
-	await closeWorker(worker);
 });
 
 interface Page {
@@ -37,7 +32,7 @@ interface Page {
 /** A connected page of `alice` with both transports watched and its WebSocket bound. */
 async function page(): Promise<Page> {
 	const watches: TransportWatch[] = [];
-	const client = await launchChromiumClient(router, {
+	const client = await launchChromiumClient(sfu.router, {
 		appData: { userId: 'alice' },
 		onTransport: (transport) => {
 			watches.push(watchdog.watch(transport));

@@ -81,9 +81,3 @@ export function createTestWebRtcServer(worker: Worker, port?: number): Promise<W
 		],
 	});
 }
-
-/** A worker and its router, as integration tests hold them. */
-export interface MediasoupFixture {
-	worker: Worker;
-	router: Router;
-}

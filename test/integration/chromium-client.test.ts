@@ -2,35 +2,17 @@
 // WebRtcTransport when it connects, closes cleanly, restarts ICE, vanishes or gets killed.
 import { existsSync } from 'node:fs';
 import type { types } from 'mediasoup';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
 	type ChromiumClient,
 	closeAllChromiumClients,
 	type Direction,
 	launchChromiumClient,
 } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllChromiumClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
 
@@ -73,9 +55,9 @@ async function byteCount(stats: Promise<Array<{ type: string; byteCount?: number
 describe('Chromium client harness against the real mediasoup worker', () => {
 	for (const placement of ['its own port', 'a WebRtcServer'] as const) {
 		it(`connects Chromium's send and receive transports and carries audio and video on ${placement}`, async () => {
-			const webRtcServer = placement === 'a WebRtcServer' ? await createTestWebRtcServer(worker) : undefined;
+			const webRtcServer = placement === 'a WebRtcServer' ? await createTestWebRtcServer(sfu.worker) : undefined;
 			const connectedAfter = new Map<Direction, number>();
-			const client = await launchChromiumClient(router, {
+			const client = await launchChromiumClient(sfu.router, {
 				...(webRtcServer ? { webRtcServer } : {}),
 				appData: { userId: 'alice' },
 				onTransport: (transport, direction) => {
@@ -120,7 +102,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	}
 
 	it('sends DTLS close_notify when the page closes a mediasoup-client transport, so the server sees dtlsstatechange closed at once', async () => {
-		const client = await launchChromiumClient(router);
+		const client = await launchChromiumClient(sfu.router);
 		await client.waitForConnected();
 		for (const direction of ['send', 'recv'] as const) {
 			const transport = client.transport(direction);
@@ -136,7 +118,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('restarts ICE with server-given parameters: the server sees only a new selected tuple and stays connected', async () => {
-		const client = await launchChromiumClient(router);
+		const client = await launchChromiumClient(sfu.router);
 		await client.waitForConnected();
 		for (const direction of ['send', 'recv'] as const) {
 			const transport = client.transport(direction);
@@ -177,7 +159,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('closes the signaling socket with 1001 on page close while the transports see nothing', async () => {
-		const client = await launchChromiumClient(router);
+		const client = await launchChromiumClient(sfu.router);
 		await client.waitForConnected();
 		const socketClosed = client.socketClosed();
 		const before = performance.now();
@@ -191,7 +173,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('turns a page close into a clean DTLS close when the page closes its transports on pagehide', async () => {
-		const client = await launchChromiumClient(router, { pagehideClose: true });
+		const client = await launchChromiumClient(sfu.router, { pagehideClose: true });
 		await client.waitForConnected();
 		const closed = Promise.all(client.transports.map((t) => dtlsState(t, 'closed', 2_000)));
 		const before = performance.now();
@@ -203,7 +185,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('kills every Chromium process: the signaling socket closes abnormally and the transports see nothing', async () => {
-		const client = await launchChromiumClient(router);
+		const client = await launchChromiumClient(sfu.router);
 		await client.waitForConnected();
 		const socketClosed = client.socketClosed();
 		const processes = client.processes();
@@ -219,7 +201,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('kills only the main browser process: the socket closes and the transports see nothing', async () => {
-		const client = await launchChromiumClient(router);
+		const client = await launchChromiumClient(sfu.router);
 		await client.waitForConnected();
 		const socketClosed = client.socketClosed();
 		const before = performance.now();
@@ -232,7 +214,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 
 	it('hands never-connected transports to the page when connect is false', async () => {
 		const seen: string[] = [];
-		const client = await launchChromiumClient(router, {
+		const client = await launchChromiumClient(sfu.router, {
 			connect: false,
 			onTransport: (transport, direction) => void seen.push(`${direction}:${transport.iceState}`),
 		});
@@ -248,7 +230,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('drops and reconnects the signaling socket with the codes the page chose', async () => {
-		const client = await launchChromiumClient(router, { transports: 'send' });
+		const client = await launchChromiumClient(sfu.router, { transports: 'send' });
 		const first = client.socket;
 		const [second, firstClose] = await Promise.all([client.reconnectSocket(), client.socketClosed(first)]);
 		expect(firstClose.code).toBe(1000);
@@ -264,8 +246,12 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it("lets a second browser consume the first browser's producers", async () => {
-		const alice = await launchChromiumClient(router, { transports: 'send', appData: { userId: 'alice' } });
-		const bob = await launchChromiumClient(router, { transports: 'recv', consume: alice.producers, appData: { userId: 'bob' } });
+		const alice = await launchChromiumClient(sfu.router, { transports: 'send', appData: { userId: 'alice' } });
+		const bob = await launchChromiumClient(sfu.router, {
+			transports: 'recv',
+			consume: alice.producers,
+			appData: { userId: 'bob' },
+		});
 		await Promise.all([alice.waitForConnected(), bob.waitForConnected()]);
 		expect(bob.browserPid).not.toBe(alice.browserPid);
 		expect(bob.consumers.map((c) => c.producerId)).toEqual(alice.producers.map((p) => p.id));
@@ -277,7 +263,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('carries a DataChannel when asked for data', async () => {
-		const client = await launchChromiumClient(router, { produce: false, data: true });
+		const client = await launchChromiumClient(sfu.router, { produce: false, data: true });
 		await client.waitForConnected();
 		expect(client.dataProducers).toHaveLength(1);
 		expect(client.dataConsumers).toHaveLength(1);
@@ -286,7 +272,7 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 	});
 
 	it('leaves no process, folder or server behind after close', async () => {
-		const client: ChromiumClient = await launchChromiumClient(router);
+		const client: ChromiumClient = await launchChromiumClient(sfu.router);
 		const { root, browserPid, signalingUrl } = client;
 		await client.close();
 		await client.close();

@@ -4,24 +4,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
 import { closeAllChromiumClients, type Direction, launchChromiumClient } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import type { WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type CountingClock, countingClock, listenersOn } from '../helpers/watch-probes.js';
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 let clock: CountingClock;
 let watchdog: Watchdog;
 
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
+beforeEach(() => {
 	clock = countingClock();
 	watchdog = createWatchdog(definePolicy({ connectTimeoutMs: 10_000, inactivityTimeoutMs: Number.POSITIVE_INFINITY }), { clock });
 });
@@ -29,10 +20,8 @@ beforeEach(async () => {
 /** Wall-clock milliseconds with a fraction; comparable between Node and the page (one machine). */
 const epoch = (): number => performance.timeOrigin + performance.now();
 
-afterEach(async () => {
+afterEach(() => {
 	watchdog.stop();
-	await closeAllChromiumClients();
-	await closeWorker(worker);
 });
 
 interface Watched {
@@ -46,11 +35,11 @@ interface Watched {
 /** Launches Chromium with its server transports watched from creation on. */
 async function launchWatched(options: Parameters<typeof launchChromiumClient>[1] = {}) {
 	const watched = new Map<Direction, Watched>();
-	const client = await launchChromiumClient(router, {
+	const client = await launchChromiumClient(sfu.router, {
 		appData: { userId: 'chromium' },
 		...options,
 		onTransport: (transport, direction) => {
-			const watch = watchdog.watch(transport, { worker });
+			const watch = watchdog.watch(transport, { worker: sfu.worker });
 			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 				watch.on('close', (info) => resolve({ at: epoch(), info }));
 			});
@@ -108,7 +97,7 @@ describe("Chromium's clean close", () => {
 		expect(transport.closed).toBe(true);
 		expect(listenersOn(transport)).toEqual({});
 		expect(clock.pending()).toBe(0);
-		expect((await router.dump()).transportIds).not.toContain(transport.id);
+		expect((await sfu.router.dump()).transportIds).not.toContain(transport.id);
 	});
 
 	it('closes both the send and the receive transport when the page closes both', async () => {

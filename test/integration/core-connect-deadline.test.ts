@@ -1,32 +1,14 @@
 // The first-connect deadline against the real mediasoup 3.12 worker: a transport nobody connects
 // is closed with `connect-timeout` at the deadline, and a transport Chromium connects in time is
 // never closed by it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, watchTransport } from '../../src/index.js';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { countingClock, listenersOn } from '../helpers/watch-probes.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllChromiumClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 
 /** When the watch ended (performance.now()) and how. */
 function closeOf(watch: TransportWatch<WebRtcTransport>): Promise<{ at: number; info: CloseInfo }> {
@@ -38,11 +20,11 @@ function closeOf(watch: TransportWatch<WebRtcTransport>): Promise<{ at: number; 
 describe('a transport nobody connects', () => {
 	it('is closed by the watchdog with `connect-timeout` within 100 ms of the deadline, and nothing is left behind', async () => {
 		const connectTimeoutMs = 1_500;
-		const transport = await createTestTransport(router, { appData: { userId: 'nobody' } });
+		const transport = await createTestTransport(sfu.router, { appData: { userId: 'nobody' } });
 		const clock = countingClock();
 		const watchdog = createWatchdog(definePolicy({ connectTimeoutMs }), { clock });
 		const startedAt = performance.now();
-		const watch = watchdog.watch(transport, { worker });
+		const watch = watchdog.watch(transport, { worker: sfu.worker });
 		const closing = closeOf(watch);
 		expect(clock.pending()).toBe(1);
 
@@ -71,7 +53,7 @@ describe('a transport nobody connects', () => {
 
 	it('is closed through the front door watchTransport() too, and the worker forgets it', async () => {
 		const connectTimeoutMs = 1_000;
-		const transport = await createTestTransport(router, { appData: { userId: 'nobody' } });
+		const transport = await createTestTransport(sfu.router, { appData: { userId: 'nobody' } });
 		const startedAt = performance.now();
 		const watch = watchTransport(transport, { connectTimeoutMs });
 		const { at, info } = await closeOf(watch);
@@ -80,21 +62,21 @@ describe('a transport nobody connects', () => {
 		expect(info.reason).toBe('connect-timeout');
 		expect(errorMs).toBeGreaterThanOrEqual(0);
 		expect(errorMs).toBeLessThan(100);
-		const dump = await router.dump();
+		const dump = await sfu.router.dump();
 		expect(dump.transportIds).not.toContain(transport.id);
 	});
 
 	it('closes 50 never-connected transports at their deadline, each within 100 ms of it', async () => {
 		const connectTimeoutMs = 2_000;
 		const transports = await Promise.all(
-			Array.from({ length: 50 }, (_, i) => createTestTransport(router, { appData: { userId: `user-${i}` } })),
+			Array.from({ length: 50 }, (_, i) => createTestTransport(sfu.router, { appData: { userId: `user-${i}` } })),
 		);
 		const clock = countingClock();
 		const watchdog = createWatchdog(definePolicy({ connectTimeoutMs }), { clock });
 		const results = await Promise.all(
 			transports.map(async (transport) => {
 				const startedAt = performance.now();
-				const { at, info } = await closeOf(watchdog.watch(transport, { worker }));
+				const { at, info } = await closeOf(watchdog.watch(transport, { worker: sfu.worker }));
 				return { errorMs: at - startedAt - connectTimeoutMs, info, transport };
 			}),
 		);
@@ -110,7 +92,7 @@ describe('a transport nobody connects', () => {
 			expect(listenersOn(transport)).toEqual({});
 		}
 		expect(clock.pending()).toBe(0);
-		expect((await router.dump()).transportIds).toEqual([]);
+		expect((await sfu.router.dump()).transportIds).toEqual([]);
 	});
 });
 
@@ -123,12 +105,12 @@ describe('a transport Chromium connects in time', () => {
 		let startedAt = 0;
 		let connected: { at: number; timeToConnectMs: number } | undefined;
 		const closes: CloseInfo[] = [];
-		const client = await launchChromiumClient(router, {
+		const client = await launchChromiumClient(sfu.router, {
 			transports: 'send',
 			appData: { userId: 'chromium' },
 			onTransport: (transport) => {
 				startedAt = performance.now();
-				watch = watchdog.watch(transport, { worker });
+				watch = watchdog.watch(transport, { worker: sfu.worker });
 				watch.on('connect', ({ timeToConnectMs }) => {
 					connected = { at: performance.now(), timeToConnectMs };
 				});

@@ -1,31 +1,13 @@
 // The fake transport of the unit tests (test/helpers/fake-transport.ts) against the real thing:
 // for every close path and for a Chromium connection, the real mediasoup 3.12 worker and the fake
 // emit the same events, in the same order, with the same getter values at each emit.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
 import { createFakeTransport, FakeWebRtcServer } from '../helpers/fake-transport.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, createTestWebRtcServer } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllChromiumClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 
 interface Emitting {
 	on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -63,7 +45,7 @@ function record(transport: Recordable): string[] {
 
 describe('the fake transport emits what mediasoup 3.12 emits', () => {
 	it('on transport.close()', async () => {
-		const real = await createTestTransport(router);
+		const real = await createTestTransport(sfu.router);
 		const realLog = record(real);
 		real.close();
 		const { transport: fake } = createFakeTransport();
@@ -74,9 +56,9 @@ describe('the fake transport emits what mediasoup 3.12 emits', () => {
 	});
 
 	it('on router.close()', async () => {
-		const real = await createTestTransport(router);
+		const real = await createTestTransport(sfu.router);
 		const realLog = record(real);
-		router.close();
+		sfu.router.close();
 		const { router: fakeRouter, transport: fake } = createFakeTransport();
 		const fakeLog = record(fake);
 		fakeRouter.close();
@@ -88,14 +70,14 @@ describe('the fake transport emits what mediasoup 3.12 emits', () => {
 	});
 
 	it('on a worker death (SIGKILL), with worker.died already true when the transport hears of it', async () => {
-		const real = await createTestTransport(router);
+		const real = await createTestTransport(sfu.router);
 		const realLog = record(real);
 		let diedAtRouterclose: boolean | undefined;
 		real.on('routerclose', () => {
-			diedAtRouterclose = worker.died;
+			diedAtRouterclose = sfu.worker.died;
 		});
 		const closed = new Promise<void>((resolve) => real.observer.once('close', () => resolve()));
-		process.kill(worker.pid, 'SIGKILL');
+		process.kill(sfu.worker.pid, 'SIGKILL');
 		await closed;
 		const { worker: fakeWorker, transport: fake } = createFakeTransport();
 		const fakeLog = record(fake);
@@ -110,8 +92,8 @@ describe('the fake transport emits what mediasoup 3.12 emits', () => {
 	});
 
 	it('on webRtcServer.close()', async () => {
-		const webRtcServer = await createTestWebRtcServer(worker);
-		const real = await createTestTransport(router, { webRtcServer });
+		const webRtcServer = await createTestWebRtcServer(sfu.worker);
+		const real = await createTestTransport(sfu.router, { webRtcServer });
 		const realLog = record(real);
 		webRtcServer.close();
 		const fakeServer = new FakeWebRtcServer();
@@ -128,7 +110,7 @@ describe('the fake transport emits what mediasoup 3.12 emits', () => {
 
 	it('on Chromium connecting and then closing cleanly (connectClient() and clientCloseNotify())', async () => {
 		let realLog: string[] = [];
-		const client = await launchChromiumClient(router, {
+		const client = await launchChromiumClient(sfu.router, {
 			transports: 'send',
 			onTransport: (transport) => {
 				realLog = record(transport);

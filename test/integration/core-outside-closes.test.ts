@@ -3,33 +3,21 @@
 // Each is told apart by its reason, and none leaves a listener on the transport or a timer armed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type CountingClock, countingClock, listenersOn } from '../helpers/watch-probes.js';
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup();
 let clock: CountingClock;
 let watchdog: Watchdog;
 
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
+beforeEach(() => {
 	clock = countingClock();
 	watchdog = createWatchdog(definePolicy({ connectTimeoutMs: 30_000 }), { clock });
 });
 
-afterEach(async () => {
+afterEach(() => {
 	watchdog.stop();
-	await closeWorker(worker);
 });
 
 /** A never-connected transport under watch: its deadline timer is armed. */
@@ -40,12 +28,12 @@ async function watched(
 	watch: TransportWatch<WebRtcTransport>;
 	closing: Promise<{ at: number; info: CloseInfo }>;
 }> {
-	const transport = await createTestTransport(router, {
+	const transport = await createTestTransport(sfu.router, {
 		appData: { userId: options.userId ?? 'alice' },
 		...(options.webRtcServer ? { webRtcServer: options.webRtcServer } : {}),
 	});
 	const timersBefore = clock.pending();
-	const watch = watchdog.watch(transport, options.passWorker === false ? {} : { worker });
+	const watch = watchdog.watch(transport, options.passWorker === false ? {} : { worker: sfu.worker });
 	const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 		watch.on('close', (info) => resolve({ at: performance.now(), info }));
 	});
@@ -75,7 +63,7 @@ describe('closes outside the watchdog', () => {
 
 	it('records `router-closed` when the router closes', async () => {
 		const { transport, watch, closing } = await watched();
-		router.close();
+		sfu.router.close();
 		const { info } = await closing;
 		expect(info).toMatchObject({ reason: 'router-closed', clean: true, closedByWatchdog: false });
 		expectReleased(transport, watch);
@@ -84,10 +72,10 @@ describe('closes outside the watchdog', () => {
 	it('records `worker-died` when the worker process is killed with SIGKILL', async () => {
 		const { transport, watch, closing } = await watched();
 		const killedAt = performance.now();
-		process.kill(worker.pid, 'SIGKILL');
+		process.kill(sfu.worker.pid, 'SIGKILL');
 		const { at, info } = await closing;
 		console.info(`worker-died recorded ${(at - killedAt).toFixed(1)} ms after SIGKILL`);
-		expect(worker.died).toBe(true);
+		expect(sfu.worker.died).toBe(true);
 		expect(info).toMatchObject({ reason: 'worker-died', clean: false, closedByWatchdog: false });
 		expect(at - killedAt).toBeLessThan(1_000);
 		expectReleased(transport, watch);
@@ -95,7 +83,7 @@ describe('closes outside the watchdog', () => {
 
 	it('records `router-closed` for a killed worker it was not given in the watch options', async () => {
 		const { transport, watch, closing } = await watched({ passWorker: false });
-		process.kill(worker.pid, 'SIGKILL');
+		process.kill(sfu.worker.pid, 'SIGKILL');
 		const { info } = await closing;
 		expect(info.reason).toBe('router-closed');
 		expectReleased(transport, watch);
@@ -103,13 +91,13 @@ describe('closes outside the watchdog', () => {
 
 	it('records `router-closed` when the app closes the worker (a close, not a death)', async () => {
 		const { transport, watch, closing } = await watched();
-		worker.close();
+		sfu.worker.close();
 		expect((await closing).info.reason).toBe('router-closed');
 		expectReleased(transport, watch);
 	});
 
 	it('records `listen-server-closed` when the WebRtcServer the transport listens on closes', async () => {
-		const webRtcServer = await createTestWebRtcServer(worker);
+		const webRtcServer = await createTestWebRtcServer(sfu.worker);
 		const { transport, watch, closing } = await watched({ webRtcServer });
 		webRtcServer.close();
 		const { info } = await closing;
@@ -120,7 +108,7 @@ describe('closes outside the watchdog', () => {
 	it('records each transport of a closing router, and the watchdog keeps no watch of them', async () => {
 		const all = await Promise.all(Array.from({ length: 10 }, (_, i) => watched({ userId: `user-${i}` })));
 		expect(clock.pending()).toBe(10);
-		router.close();
+		sfu.router.close();
 		const infos = await Promise.all(all.map(({ closing }) => closing));
 		expect(infos.map(({ info }) => info.reason)).toEqual(Array.from({ length: 10 }, () => 'router-closed'));
 		for (const { transport, watch } of all) expectReleased(transport, watch);
@@ -135,7 +123,7 @@ describe('the app closing through the watch', () => {
 		const { info } = await closing;
 		expect(info).toMatchObject({ reason: 'app', clean: true, closedByWatchdog: true, detail: 'test over' });
 		expectReleased(transport, watch);
-		expect((await router.dump()).transportIds).not.toContain(transport.id);
+		expect((await sfu.router.dump()).transportIds).not.toContain(transport.id);
 	});
 
 	it('stop() leaves the real transport open and working, with no listener or timer of the watch', async () => {
@@ -145,6 +133,6 @@ describe('the app closing through the watch', () => {
 		expect(listenersOn(transport)).toEqual({});
 		expect(clock.pending()).toBe(0);
 		expect((await transport.getStats())[0]?.iceState).toBe('new');
-		expect((await router.dump()).transportIds).toContain(transport.id);
+		expect((await sfu.router.dump()).transportIds).toContain(transport.id);
 	});
 });

@@ -3,30 +3,13 @@
 // still runs). The transports are not connected, so these policies set `requireConnectedOnce:
 // false`: the per-user limit and single flight do not depend on a client (connected Chromium
 // transports are covered in ice-restart.test.ts).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type IceParametersLike, isIceRestartDeniedError, type WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeWorker(worker);
-});
+const sfu = useMediasoup();
 
 const LIMIT = 3;
 const POLICY: WatchdogPolicyOptions = {
@@ -38,7 +21,7 @@ const POLICY: WatchdogPolicyOptions = {
 
 /** A real transport of `userId` whose `restartIce()` calls into mediasoup are counted. */
 async function spiedTransport(userId: string): Promise<{ transport: WebRtcTransport; mediasoupCalls: () => number }> {
-	const transport = await createTestTransport(router, { appData: { userId } });
+	const transport = await createTestTransport(sfu.router, { appData: { userId } });
 	const real = transport.restartIce.bind(transport);
 	const spy = vi.spyOn(transport, 'restartIce').mockImplementation(() => real());
 	return { transport, mediasoupCalls: () => spy.mock.calls.length };

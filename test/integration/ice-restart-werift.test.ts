@@ -3,33 +3,15 @@
 // server cannot see at all (no ICE, tuple or DTLS event), and, without the `iceTransport.start()`
 // kick werift 0.24–0.25 needs, it applies the new credentials yet never sends another check: a live
 // client that does not follow the restart and is not alive on the old credentials either.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TransportWatch, WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 const POLICY: WatchdogPolicyOptions = {
 	inactivityTimeoutMs: Number.POSITIVE_INFINITY,
@@ -43,7 +25,7 @@ async function connectedWerift(): Promise<{
 	watch: TransportWatch<WebRtcTransport>;
 	events: EventLog;
 }> {
-	const transport = await createTestTransport(router, { enableSctp: true, appData: { userId: 'wendy' } });
+	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId: 'wendy' } });
 	const watch = createWatchdog(POLICY).watch(transport);
 	const events = recordEvents(watch);
 	const client = await startWeriftClient({ transport });

@@ -4,7 +4,7 @@
 // seeing it come back; the user's second restart inside the window refused on their other
 // transport; a live client that ignores a restart kept (mediasoup accepts the old credentials);
 // a client gone before the restart closed with `restart-timeout`.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
 	type IceParametersLike,
 	IceRestartDeniedError,
@@ -19,28 +19,11 @@ import {
 	type Direction,
 	launchChromiumClient,
 } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import type { WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllChromiumClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 
 /** Only the restart rules may close a transport here (liveness has its own tests). */
 const BASE: WatchdogPolicyOptions = { inactivityTimeoutMs: Number.POSITIVE_INFINITY, connectTimeoutMs: 30_000 };
@@ -75,7 +58,7 @@ async function launch(
 	const events = {} as Record<Direction, EventLog>;
 	const spies = {} as Record<Direction, { calls: number }>;
 	const tuples: Launched['tuples'] = { send: [], recv: [] };
-	const client = await launchChromiumClient(router, {
+	const client = await launchChromiumClient(sfu.router, {
 		transports: options.transports ?? 'both',
 		connect: options.connect ?? true,
 		appData: { userId: options.userId ?? 'alice' },

@@ -2,36 +2,18 @@
 // transports in a loop (the port-exhaustion abuse) is held at `maxPendingPerUser`; the ones over
 // the cap are closed in the worker, not just forgotten; `canCreate()` lets the app ask first; a
 // real client connecting (werift) or the connect deadline gives a slot back.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker;
-let router: Router;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	await closeWorker(worker);
-});
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 /** Transport ids the worker still holds for this router. */
 async function workerTransportIds(): Promise<string[]> {
-	const dump = (await router.dump()) as { transportIds: string[] };
+	const dump = (await sfu.router.dump()) as { transportIds: string[] };
 	return dump.transportIds;
 }
 
@@ -47,7 +29,7 @@ describe('a user creating transports in a loop', () => {
 		const { watchdog, closes } = watchdogWithCloses();
 		const created: Array<{ transport: WebRtcTransport; watch: TransportWatch<WebRtcTransport> }> = [];
 		for (let i = 0; i < 50; i++) {
-			const transport = await createTestTransport(router, { appData: { userId: 'mallory' } });
+			const transport = await createTestTransport(sfu.router, { appData: { userId: 'mallory' } });
 			created.push({ transport, watch: watchdog.watch(transport) });
 		}
 		await new Promise((resolve) => setTimeout(resolve, 50));
@@ -65,7 +47,7 @@ describe('a user creating transports in a loop', () => {
 		expect(await watchdog.canCreate('mallory')).toBe(false);
 		// Another user is not affected.
 		expect(await watchdog.canCreate('alice')).toBe(true);
-		const alices = await createTestTransport(router, { appData: { userId: 'alice' } });
+		const alices = await createTestTransport(sfu.router, { appData: { userId: 'alice' } });
 		watchdog.watch(alices);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(alices.closed).toBe(false);
@@ -77,7 +59,7 @@ describe('a user creating transports in a loop', () => {
 		let created = 0;
 		while (await watchdog.canCreate('mallory')) {
 			if (created === 50) throw new Error('canCreate() never said no');
-			watchdog.watch(await createTestTransport(router, { appData: { userId: 'mallory' } }));
+			watchdog.watch(await createTestTransport(sfu.router, { appData: { userId: 'mallory' } }));
 			created += 1;
 		}
 		expect(created).toBe(4);
@@ -91,7 +73,7 @@ describe('giving a slot back', () => {
 		const { watchdog } = watchdogWithCloses();
 		const transports: WebRtcTransport[] = [];
 		for (let i = 0; i < 4; i++) {
-			const transport = await createTestTransport(router, { enableSctp: true, appData: { userId: 'wendy' } });
+			const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId: 'wendy' } });
 			watchdog.watch(transport);
 			transports.push(transport);
 		}
@@ -102,7 +84,7 @@ describe('giving a slot back', () => {
 		await client.waitForConnected();
 		expect(watchdog.get(first.id)?.state).toBe('connected');
 		expect(await watchdog.canCreate('wendy')).toBe(true);
-		const fifth = await createTestTransport(router, { appData: { userId: 'wendy' } });
+		const fifth = await createTestTransport(sfu.router, { appData: { userId: 'wendy' } });
 		const watch = watchdog.watch(fifth);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(watch.state).toBe('connecting');
@@ -111,7 +93,7 @@ describe('giving a slot back', () => {
 
 	it('happens at the connect deadline, when the never-connected transports are closed', async () => {
 		const { watchdog, closes } = watchdogWithCloses(500);
-		for (let i = 0; i < 4; i++) watchdog.watch(await createTestTransport(router, { appData: { userId: 'mallory' } }));
+		for (let i = 0; i < 4; i++) watchdog.watch(await createTestTransport(sfu.router, { appData: { userId: 'mallory' } }));
 		expect(await watchdog.canCreate('mallory')).toBe(false);
 		await new Promise((resolve) => setTimeout(resolve, 700));
 		expect(closes.map((c) => c.reason)).toEqual(['connect-timeout', 'connect-timeout', 'connect-timeout', 'connect-timeout']);

@@ -11,25 +11,16 @@ import {
 } from '../../src/adapters/prometheus.js';
 import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/index.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker | undefined;
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 let watchdog: Watchdog | undefined;
 
-afterEach(async () => {
+afterEach(() => {
 	watchdog?.stop();
 	watchdog = undefined;
-	await closeAllWeriftClients();
-	if (worker) await closeWorker(worker);
-	worker = undefined;
 });
 
 /** `name{labels} value` lines of a scrape, as a map (comments left out). */
@@ -77,8 +68,7 @@ function nextConnect(watch: TransportWatch<WebRtcTransport>): Promise<number> {
 
 describe('mediasoup-watchdog/prometheus with a real worker and a real client', () => {
 	it('exports a connect, a connect timeout, granted and denied restarts and a restart timeout, then unregisters cleanly', async () => {
-		worker = await createTestWorker();
-		const router = await createTestRouter(worker);
+		const { router } = sfu;
 		watchdog = createWatchdog({
 			connectTimeoutMs: 1_500,
 			// liveness is not under test here: the restart deadline is what detects the vanished client

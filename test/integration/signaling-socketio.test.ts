@@ -1,47 +1,32 @@
 // bindSession() with a real Socket.IO server and real Socket.IO clients (in this process, and in a
 // child process that is killed or frozen) against real mediasoup transports: each disconnect
 // reason Socket.IO gives, and a client that reconnects by itself within the grace.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CloseInfo, SessionBinding, TransportWatch, Watchdog } from '../../src/index.js';
+import type { SessionBinding, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { ClientProcesses, SIGNALING_ONLY_POLICY, transportsOf } from '../helpers/signaling.js';
 
 const PING_INTERVAL_MS = 300;
 const PING_TIMEOUT_MS = 300;
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup();
 let watchdog: Watchdog;
 let http: HttpServer;
 let ioServer: Server;
 let url: string;
 const clients = new Set<ClientSocket>();
-const children = new Set<ChildProcess>();
+const children = new ClientProcesses();
 /** Every server socket, bound to its user as it connects (as an app would in 'connection'). */
 const bindings: Array<{ socket: Socket; binding: SessionBinding; reasons: string[] }> = [];
 
 beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	watchdog = createWatchdog({
-		connectTimeoutMs: Number.POSITIVE_INFINITY,
-		inactivityTimeoutMs: Number.POSITIVE_INFINITY,
-		maxPendingPerUser: Number.POSITIVE_INFINITY,
-		signalingGraceMs: 1_000,
-	});
+	watchdog = createWatchdog(SIGNALING_ONLY_POLICY);
 	http = createServer();
 	ioServer = new Server(http, { pingInterval: PING_INTERVAL_MS, pingTimeout: PING_TIMEOUT_MS });
 	ioServer.on('connection', (socket) => {
@@ -54,35 +39,14 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-	for (const child of children) {
-		child.kill('SIGCONT');
-		child.kill('SIGKILL');
-	}
-	children.clear();
+	children.killAll();
 	for (const client of clients) client.disconnect();
 	clients.clear();
 	bindings.length = 0;
 	watchdog.stop();
 	await ioServer.close();
 	http.closeAllConnections();
-	await closeWorker(worker);
 });
-
-interface Watched {
-	transport: WebRtcTransport;
-	watch: TransportWatch;
-	closed: Promise<CloseInfo & { at: number }>;
-}
-
-async function transportsOf(userId: string): Promise<Watched[]> {
-	const result: Watched[] = [];
-	for (let i = 0; i < 2; i++) {
-		const transport = await createTestTransport(router, { appData: { userId } });
-		const watch = watchdog.watch(transport);
-		result.push({ transport, watch, closed: watch.closed.then((info) => ({ ...info, at: performance.now() })) });
-	}
-	return result;
-}
 
 async function client(userId = 'alice'): Promise<ClientSocket> {
 	const socket = connect(url, { auth: { userId }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 50 });
@@ -105,23 +69,12 @@ async function childClient(userId = 'alice'): Promise<ChildProcess> {
 		const socket = io(${JSON.stringify(url)}, { auth: { userId: ${JSON.stringify(userId)} }, transports: ['websocket'] });
 		socket.on('connect', () => process.stdout.write('connected\\n'));
 	`;
-	const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-		cwd: process.cwd(),
-		stdio: ['ignore', 'pipe', 'inherit'],
-	});
-	children.add(child);
-	await new Promise<void>((resolve, reject) => {
-		child.stdout?.on('data', (data: Buffer) => {
-			if (data.toString().includes('connected')) resolve();
-		});
-		child.once('exit', (exitCode) => reject(new Error(`Socket.IO client process exited early (${exitCode})`)));
-	});
-	return child;
+	return children.start(code, { ready: 'connected', what: 'Socket.IO client' });
 }
 
 describe('a real Socket.IO server socket bound with bindSession()', () => {
 	it('closes both transports with signaling-closed at once on "client namespace disconnect"', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const socket = await client();
 		const at = performance.now();
 		socket.disconnect();
@@ -140,7 +93,7 @@ describe('a real Socket.IO server socket bound with bindSession()', () => {
 	});
 
 	it('closes at once on "server namespace disconnect" (the server kicks the user)', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		await client();
 		bindings[0]?.socket.disconnect();
 		const info = await watched[0]?.closed;
@@ -151,7 +104,7 @@ describe('a real Socket.IO server socket bound with bindSession()', () => {
 	});
 
 	it('waits the grace and closes with signaling-lost on "transport close" (client process killed)', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const child = await childClient();
 		const at = performance.now();
 		child.kill('SIGKILL');
@@ -166,7 +119,7 @@ describe('a real Socket.IO server socket bound with bindSession()', () => {
 	});
 
 	it('waits the grace and closes with signaling-lost on "ping timeout" (client process frozen)', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const child = await childClient();
 		const at = performance.now();
 		child.kill('SIGSTOP');
@@ -181,7 +134,7 @@ describe('a real Socket.IO server socket bound with bindSession()', () => {
 	});
 
 	it('keeps the transports when the client reconnects by itself within the grace', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const socket = await client();
 		// The server drops the connection ("forced close" on its side); the client sees "transport
 		// close" and reconnects by itself, as after a network blip.

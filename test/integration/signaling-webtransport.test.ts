@@ -2,24 +2,17 @@
 // transport (pure JS; its HTTP/3 transport needs a native build that cannot be done here), against
 // real mediasoup transports. Also pins down how this library reports a lost session: it resolves
 // `closed` (the W3C API rejects it), with the HTTP/2 RST_STREAM code as `closeCode`.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Http2Server, WebTransport, type WebTransportSession } from '@fails-components/webtransport';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CloseInfo, SessionBinding, TransportWatch, Watchdog } from '../../src/index.js';
+import type { SessionBinding, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { ClientProcesses, SIGNALING_ONLY_POLICY, transportsOf } from '../helpers/signaling.js';
 
 let certificate: { cert: string; key: string; hash: string };
 let folder: string;
@@ -61,26 +54,18 @@ afterAll(() => {
 	rmSync(folder, { recursive: true, force: true });
 });
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup();
 let watchdog: Watchdog;
 let server: Http2Server;
 let url: string;
-const children = new Set<ChildProcess>();
+const children = new ClientProcesses();
 const clients = new Set<WebTransport>();
 /** Every server session, bound to 'alice' as it arrives, with what its `closed` settled with. */
 const sessions: Array<{ session: WebTransportSession; binding: SessionBinding; settled: Promise<unknown> }> = [];
 let nextSession: (() => void) | undefined;
 
 beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	watchdog = createWatchdog({
-		connectTimeoutMs: Number.POSITIVE_INFINITY,
-		inactivityTimeoutMs: Number.POSITIVE_INFINITY,
-		maxPendingPerUser: Number.POSITIVE_INFINITY,
-		signalingGraceMs: 1_000,
-	});
+	watchdog = createWatchdog(SIGNALING_ONLY_POLICY);
 	server = new Http2Server({
 		port: 0,
 		host: '127.0.0.1',
@@ -111,8 +96,7 @@ async function acceptSessions(reader: ReadableStreamDefaultReader<WebTransportSe
 }
 
 afterEach(async () => {
-	for (const child of children) child.kill('SIGKILL');
-	children.clear();
+	children.killAll();
 	for (const client of clients) {
 		try {
 			client.close();
@@ -122,24 +106,7 @@ afterEach(async () => {
 	sessions.length = 0;
 	watchdog.stop();
 	server.stopServer();
-	await closeWorker(worker);
 });
-
-interface Watched {
-	transport: WebRtcTransport;
-	watch: TransportWatch;
-	closed: Promise<CloseInfo & { at: number }>;
-}
-
-async function transportsOf(userId: string): Promise<Watched[]> {
-	const result: Watched[] = [];
-	for (let i = 0; i < 2; i++) {
-		const transport = await createTestTransport(router, { appData: { userId } });
-		const watch = watchdog.watch(transport);
-		result.push({ transport, watch, closed: watch.closed.then((info) => ({ ...info, at: performance.now() })) });
-	}
-	return result;
-}
 
 /** Resolves once the server has bound one more session. */
 function sessionBound(): Promise<void> {
@@ -178,24 +145,14 @@ async function childClient(): Promise<ChildProcess> {
 		process.stdout.write('ready\\n');
 		setInterval(() => {}, 1 << 30);
 	`;
-	const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-		cwd: process.cwd(),
-		stdio: ['ignore', 'pipe', 'ignore'],
-	});
-	children.add(child);
-	await new Promise<void>((resolve, reject) => {
-		child.stdout?.on('data', (data: Buffer) => {
-			if (data.toString().includes('ready')) resolve();
-		});
-		child.once('exit', (exitCode) => reject(new Error(`WebTransport client process exited early (${exitCode})`)));
-	});
+	const child = await children.start(code, { ready: 'ready', what: 'WebTransport client', stderr: 'ignore' });
 	await bound;
 	return child;
 }
 
 describe('a real WebTransport session (@fails-components/webtransport, HTTP/2) bound with bindSession()', () => {
 	it('closes both transports with signaling-closed at once when the client closes the session', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const transport = await client();
 		const at = performance.now();
 		transport.close({ closeCode: 0, reason: 'bye' });
@@ -214,7 +171,7 @@ describe('a real WebTransport session (@fails-components/webtransport, HTTP/2) b
 	});
 
 	it('reads an application close code with a reason as clean', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const transport = await client();
 		transport.close({ closeCode: 4001, reason: 'left the call' });
 		expect((await watched[0]?.closed)?.reason).toBe('signaling-closed');
@@ -222,7 +179,7 @@ describe('a real WebTransport session (@fails-components/webtransport, HTTP/2) b
 	});
 
 	it('resolves (not rejects) `closed` with closeCode 8 when the client is killed, which the watchdog reads as lost', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const child = await childClient();
 		const at = performance.now();
 		child.kill('SIGKILL');
@@ -248,7 +205,7 @@ describe('a real WebTransport session (@fails-components/webtransport, HTTP/2) b
 	});
 
 	it('keeps the transports when the client opens a new session within the grace', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const child = await childClient();
 		child.kill('SIGKILL');
 		await sessions[0]?.settled;

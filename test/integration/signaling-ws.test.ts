@@ -1,42 +1,26 @@
 // bindSession() with a real `ws` server and real `ws` clients (in this process, and in a child
 // process that is killed or frozen) against real mediasoup transports: what each way of leaving
 // does to the user's transports, and how fast.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import type { Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { ClientProcesses, SIGNALING_ONLY_POLICY, transportsOf } from '../helpers/signaling.js';
 
-let worker: Worker;
-let router: Router;
+const sfu = useMediasoup();
 let watchdog: Watchdog;
 let http: Server;
 let wss: WebSocketServer;
 let url: string;
-const children = new Set<ChildProcess>();
+const children = new ClientProcesses();
 
 beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	watchdog = createWatchdog({
-		// Only signaling may close a transport here: these transports never connect.
-		connectTimeoutMs: Number.POSITIVE_INFINITY,
-		inactivityTimeoutMs: Number.POSITIVE_INFINITY,
-		maxPendingPerUser: Number.POSITIVE_INFINITY,
-		signalingGraceMs: 1_000,
-	});
+	watchdog = createWatchdog(SIGNALING_ONLY_POLICY);
 	http = createServer();
 	wss = new WebSocketServer({ server: http });
 	await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -44,17 +28,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-	for (const child of children) {
-		child.kill('SIGCONT');
-		child.kill('SIGKILL');
-	}
-	children.clear();
+	children.killAll();
 	watchdog.stop();
 	for (const socket of wss.clients) socket.terminate();
 	await new Promise<void>((resolve) => wss.close(() => resolve()));
 	http.closeAllConnections();
 	await new Promise<void>((resolve) => http.close(() => resolve()));
-	await closeWorker(worker);
 });
 
 /** The server side of the next client socket. */
@@ -63,23 +42,6 @@ function nextServerSocket(): Promise<WebSocket> {
 		(socket as WebSocket).on('error', () => {});
 		return socket as WebSocket;
 	});
-}
-
-interface Watched {
-	transport: WebRtcTransport;
-	watch: TransportWatch;
-	closed: Promise<CloseInfo & { at: number }>;
-}
-
-/** Two real transports of `userId`, watched. */
-async function transportsOf(userId: string): Promise<Watched[]> {
-	const result: Watched[] = [];
-	for (let i = 0; i < 2; i++) {
-		const transport = await createTestTransport(router, { appData: { userId } });
-		const watch = watchdog.watch(transport);
-		result.push({ transport, watch, closed: watch.closed.then((info) => ({ ...info, at: performance.now() })) });
-	}
-	return result;
 }
 
 /** A `ws` client in its own process, so that it can be killed or frozen. Resolves once open. */
@@ -91,23 +53,12 @@ async function childClient(): Promise<ChildProcess> {
 		socket.on('error', () => {});
 		setInterval(() => {}, 1 << 30);
 	`;
-	const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-		cwd: process.cwd(),
-		stdio: ['ignore', 'pipe', 'inherit'],
-	});
-	children.add(child);
-	await new Promise<void>((resolve, reject) => {
-		child.stdout?.on('data', (data: Buffer) => {
-			if (data.toString().includes('open')) resolve();
-		});
-		child.once('exit', (exitCode) => reject(new Error(`ws client process exited early (${exitCode})`)));
-	});
-	return child;
+	return children.start(code, { ready: 'open', what: 'ws client' });
 }
 
 describe('a real ws WebSocket bound with bindSession()', () => {
 	it('closes both transports with signaling-closed within milliseconds when the client closes with 1000', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const serverSocket = nextServerSocket();
 		const client = new WebSocket(url);
 		await once(client, 'open');
@@ -131,7 +82,7 @@ describe('a real ws WebSocket bound with bindSession()', () => {
 	});
 
 	it('reads close() without a code (1005 on the server) as clean', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const serverSocket = nextServerSocket();
 		const client = new WebSocket(url);
 		await once(client, 'open');
@@ -143,7 +94,7 @@ describe('a real ws WebSocket bound with bindSession()', () => {
 	});
 
 	it('waits the grace and closes with signaling-lost when the client process is killed (1006)', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const serverSocket = nextServerSocket();
 		const child = await childClient();
 		const binding = watchdog.bindSession('alice', await serverSocket);
@@ -165,7 +116,7 @@ describe('a real ws WebSocket bound with bindSession()', () => {
 	});
 
 	it('keeps the transports when the client reconnects within the grace', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		wss.on('connection', (socket) => {
 			socket.on('error', () => {});
 			watchdog.bindSession('alice', socket);
@@ -188,7 +139,7 @@ describe('a real ws WebSocket bound with bindSession()', () => {
 	});
 
 	it('finds a frozen (SIGSTOPped) client with heartbeatMs, terminates its socket and closes with signaling-lost', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const serverSocket = nextServerSocket();
 		const child = await childClient();
 		const socket = await serverSocket;
@@ -212,7 +163,7 @@ describe('a real ws WebSocket bound with bindSession()', () => {
 	});
 
 	it('ignores the close of a socket that a newer one replaced', async () => {
-		const watched = await transportsOf('alice');
+		const watched = await transportsOf(watchdog, sfu.router, 'alice');
 		const firstServer = nextServerSocket();
 		const first = new WebSocket(url);
 		await once(first, 'open');

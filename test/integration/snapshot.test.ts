@@ -12,25 +12,16 @@ import type {
 	WatchdogSnapshot,
 } from '../../src/index.js';
 import { createWatchdog, isIceRestartDeniedError } from '../../src/index.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestRouter, createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker | undefined;
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 let watchdog: Watchdog | undefined;
 
-afterEach(async () => {
+afterEach(() => {
 	watchdog?.stop();
 	watchdog = undefined;
-	await closeAllWeriftClients();
-	if (worker) await closeWorker(worker);
-	worker = undefined;
 });
 
 /** What one watch told the app: its own events, and how each `restartIce()` call settled. */
@@ -122,8 +113,8 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
 
 describe('watchdog.snapshot() with a real worker and real clients', () => {
 	it('matches what happened, count for count', async () => {
-		worker = await createTestWorker();
-		const [router, otherRouter] = await Promise.all([createTestRouter(worker), createTestRouter(worker)]);
+		const { router } = sfu;
+		const otherRouter = await createTestRouter(sfu.worker);
 		watchdog = createWatchdog({
 			connectTimeoutMs: 8_000,
 			// liveness is not under test here: restart deadlines and closes are

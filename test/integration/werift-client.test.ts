@@ -1,35 +1,17 @@
 // A real werift peer (its own process, test/helpers/werift) against the real mediasoup worker:
 // what the server sees when such a client connects, vanishes, freezes or restarts ICE. These are
 // the facts the watchdog's liveness and restart logic rest on, so they are measured and printed.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { describe, expect, it } from 'vitest';
+import { createTestRouter, createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker | undefined;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	if (worker) await closeWorker(worker);
-	worker = undefined;
-});
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 async function dataTransport(options: { onWebRtcServer?: boolean } = {}): Promise<WebRtcTransport> {
-	if (!worker) throw new Error('no mediasoup worker: beforeEach did not run');
-	const router = await createTestRouter(worker);
+	const router = await createTestRouter(sfu.worker);
 	if (!options.onWebRtcServer) return createTestTransport(router, { enableSctp: true });
-	const webRtcServer = await createTestWebRtcServer(worker);
+	const webRtcServer = await createTestWebRtcServer(sfu.worker);
 	return createTestTransport(router, { enableSctp: true, webRtcServer });
 }
 

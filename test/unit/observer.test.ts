@@ -2,45 +2,10 @@
 // first connect, restart decisions, a close with its reason), apart from the app-facing events of
 // each watch, and a listener that throws can break neither the watch nor anyone else.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import type { Watchdog, WatchdogObserverEvents, WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
-
-/** A clock whose time only moves when the test says so. */
-class ManualClock implements Clock {
-	#now = 0;
-	#timers = new Map<number, { at: number; callback: () => void }>();
-	#next = 1;
-
-	now(): number {
-		return this.#now;
-	}
-
-	setTimeout(callback: () => void, ms: number): number {
-		const id = this.#next++;
-		this.#timers.set(id, { at: this.#now + ms, callback });
-		return id;
-	}
-
-	clearTimeout(handle: unknown): void {
-		this.#timers.delete(handle as number);
-	}
-
-	async advance(ms: number): Promise<void> {
-		const target = this.#now + ms;
-		for (;;) {
-			let due: [number, { at: number; callback: () => void }] | undefined;
-			for (const entry of this.#timers) if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
-			if (!due) break;
-			this.#timers.delete(due[0]);
-			this.#now = due[1].at;
-			due[1].callback();
-			for (let i = 0; i < 10; i++) await Promise.resolve();
-		}
-		this.#now = target;
-	}
-}
+import { ManualClock } from '../helpers/manual-clock.js';
 
 type Recorded = { [K in keyof WatchdogObserverEvents]: [K, WatchdogObserverEvents[K]] }[keyof WatchdogObserverEvents];
 

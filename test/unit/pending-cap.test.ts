@@ -1,8 +1,7 @@
 // `maxPendingPerUser`: how many never-connected transports one user may hold. `canCreate()` asks
 // first; one more watched anyway is closed with `pending-limit` and a detail that says why; DTLS
 // connected or the end of a watch gives its slot back; a failing store follows `onStoreError`.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import {
 	type CloseInfo,
 	MemoryStore,
@@ -13,22 +12,11 @@ import {
 } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { fakeTimersClock as clock, useFakeTimers } from '../helpers/manual-clock.js';
 
 type Fake = FakeWebRtcTransport<Record<string, unknown>>;
 
-const clock: Clock = {
-	now: () => Date.now(),
-	setTimeout: (callback, ms) => setTimeout(callback, ms),
-	clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers({ now: 0 });
 
 /** A MemoryStore that records its pending calls and can be made to fail. */
 class SpyStore extends MemoryStore {

@@ -2,8 +2,7 @@
 // limit), a per-user fixed window shared by every transport of the user, `retryAfterMs` exact to
 // the millisecond under fake timers and an injected clock, single flight, the `icerestart` event
 // for every decision, store failures, and the `restarting` state a granted restart opens.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import {
 	type CloseInfo,
 	type ConsumeResult,
@@ -22,23 +21,11 @@ import {
 } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { fakeTimersClock as clock, useFakeTimers } from '../helpers/manual-clock.js';
 
 type Fake = FakeWebRtcTransport<Record<string, unknown>>;
 
-/** The injected clock reads the fake timers, so both agree to the millisecond. */
-const clock: Clock = {
-	now: () => Date.now(),
-	setTimeout: (callback, ms) => setTimeout(callback, ms),
-	clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers({ now: 0 });
 
 /** A MemoryStore whose calls are counted (and can be made to fail or wait). */
 class SpyStore extends MemoryStore {

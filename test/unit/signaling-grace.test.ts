@@ -3,27 +3,15 @@
 // replaces the old one; transports watched after the end follow the verdict; the ws heartbeat
 // finds a silent socket; unbind() and watchdog.stop() leave no listener and no timer behind.
 import { EventEmitter } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import type { CloseInfo, TransportWatch, WatchableTransport, Watchdog, WatchdogPolicyOptions } from '../../src/index.js';
 import { VERDICT_RETENTION_MS } from '../../src/signaling/registry.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { heapAfterGc } from '../helpers/leaks.js';
+import { fakeTimersClock as clock, useFakeTimers } from '../helpers/manual-clock.js';
 
-const clock: Clock = {
-	now: () => Date.now(),
-	setTimeout: (callback, ms) => setTimeout(callback, ms),
-	clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers({ now: 0 });
 
 /** The server side of a `ws` WebSocket, with ping/pong and terminate() as ws has them. */
 class FakeWs extends EventEmitter {

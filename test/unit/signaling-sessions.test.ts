@@ -3,27 +3,15 @@
 // close code, Socket.IO by disconnect reason, WebTransport by its `closed` promise, AbortSignal by
 // its reason. Anything else is a TypeError that says what was expected.
 import { EventEmitter } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { describe, expect, it, vi } from 'vitest';
 import type { CloseInfo, SessionEnd, SignalingSession, WatchableTransport, Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport } from '../helpers/fake-transport.js';
-
-const clock: Clock = {
-	now: () => Date.now(),
-	setTimeout: (callback, ms) => setTimeout(callback, ms),
-	clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { fakeTimersClock as clock, useFakeTimers } from '../helpers/manual-clock.js';
 
 const GRACE_MS = 5_000;
 
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers({ now: 0 });
 
 /* ------------------------------------------------------------------ fake sessions */
 

@@ -2,52 +2,11 @@
 // time-to-connect and detection summaries, exact under a manual clock; and cheap enough to call
 // every second with 10 000 watched transports.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import { isIceRestartDeniedError } from '../../src/errors.js';
 import type { CloseInfo, Watchdog, WatchdogPolicyOptions, WatchdogSnapshot } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
-
-/** A clock whose time only moves when the test says so. */
-class ManualClock implements Clock {
-	#now = 0;
-	#timers = new Map<number, { at: number; callback: () => void }>();
-	#next = 1;
-
-	now(): number {
-		return this.#now;
-	}
-
-	setTimeout(callback: () => void, ms: number): number {
-		const id = this.#next++;
-		this.#timers.set(id, { at: this.#now + ms, callback });
-		return id;
-	}
-
-	clearTimeout(handle: unknown): void {
-		this.#timers.delete(handle as number);
-	}
-
-	/** Moves time forward, firing due timers in order and letting promises settle after each. */
-	async advance(ms: number): Promise<void> {
-		const target = this.#now + ms;
-		for (;;) {
-			let due: [number, { at: number; callback: () => void }] | undefined;
-			for (const entry of this.#timers) if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
-			if (!due) break;
-			this.#timers.delete(due[0]);
-			this.#now = due[1].at;
-			due[1].callback();
-			await flush();
-		}
-		this.#now = target;
-		await flush();
-	}
-}
-
-async function flush(): Promise<void> {
-	for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const watchdogs: Watchdog[] = [];
 afterEach(() => {

@@ -1,18 +1,13 @@
 // What watchTransport() accepts: a WebRtcTransport recognised by shape (anything else is a clear
 // TypeError), a policy or plain options normalised like definePolicy(), a user to charge, and a
 // transport in whatever state it is when watched.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { definePolicy, type WatchableTransport, type WatchdogPolicyOptions, watchTransport } from '../../src/index.js';
 import { createFakeTransport, FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { useFakeTimers } from '../helpers/manual-clock.js';
 import { recordEvents } from '../helpers/watch-events.js';
 
-beforeEach(() => {
-	vi.useFakeTimers();
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers();
 
 const quiet = (overrides: WatchdogPolicyOptions = {}) =>
 	definePolicy({ inactivityTimeoutMs: Number.POSITIVE_INFINITY, ...overrides });

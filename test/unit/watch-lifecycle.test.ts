@@ -6,9 +6,8 @@ import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
-	type Clock,
 	createWatchdog,
 	definePolicy,
 	type TransportWatch,
@@ -17,15 +16,10 @@ import {
 	watchTransport,
 } from '../../src/index.js';
 import { createFakeTransport, FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { ManualClock, useFakeTimers } from '../helpers/manual-clock.js';
 import { recordEvents } from '../helpers/watch-events.js';
 
-beforeEach(() => {
-	vi.useFakeTimers();
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers();
 
 const quiet = (overrides: WatchdogPolicyOptions = {}) =>
 	definePolicy({ inactivityTimeoutMs: Number.POSITIVE_INFINITY, ...overrides });
@@ -285,44 +279,19 @@ describe('watching the same transport twice', () => {
 });
 
 describe('an injected clock', () => {
-	/** A hand-driven clock: time moves only in advance(). */
-	class ManualClock implements Clock {
-		time = 0;
-		readonly timers = new Map<number, { at: number; callback: () => void }>();
-		#next = 0;
-		now = (): number => this.time;
-		setTimeout = (callback: () => void, ms: number): number => {
-			this.#next += 1;
-			this.timers.set(this.#next, { at: this.time + ms, callback });
-			return this.#next;
-		};
-		clearTimeout = (handle: unknown): void => {
-			this.timers.delete(handle as number);
-		};
-		advance(ms: number): void {
-			this.time += ms;
-			for (const [id, timer] of [...this.timers].sort(([, a], [, b]) => a.at - b.at)) {
-				if (timer.at > this.time) continue;
-				this.timers.delete(id);
-				timer.callback();
-			}
-		}
-	}
-
 	it('drives the deadline through createWatchdog(policy, { clock }) with no fake timers', async () => {
 		vi.useRealTimers();
 		const clock = new ManualClock();
 		const watchdog = createWatchdog(quiet({ connectTimeoutMs: 2_000 }), { clock });
 		const { transport } = createFakeTransport();
 		const watch = watchdog.watch(transport);
-		expect(clock.timers.size).toBe(1);
-		clock.advance(1_999);
-		await Promise.resolve();
+		expect(clock.pending()).toBe(1);
+		await clock.advance(1_999);
 		expect(watch.state).toBe('connecting');
-		clock.advance(1);
+		await clock.advance(1);
 		const info = await watch.closed;
 		expect(info).toMatchObject({ reason: 'connect-timeout', durationMs: 2_000 });
-		expect(clock.timers.size).toBe(0);
+		expect(clock.pending()).toBe(0);
 		expect(transport.closed).toBe(true);
 	});
 });

@@ -1,7 +1,7 @@
 // The TransportWatch state machine against a fake transport that emits mediasoup 3.12's real
 // event sequences, with fake timers: every transition, every reason the core decides or records,
 // the exact moment each timer fires, and nothing left behind (listeners on the transport, timers).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
 	type CloseInfo,
 	type CloseReason,
@@ -12,15 +12,10 @@ import {
 } from '../../src/index.js';
 import { CLEAN_REASONS } from '../../src/watch/reasons.js';
 import { createFakeTransport, FakeWebRtcServer, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { useFakeTimers } from '../helpers/manual-clock.js';
 import { recordEvents } from '../helpers/watch-events.js';
 
-beforeEach(() => {
-	vi.useFakeTimers();
-});
-
-afterEach(() => {
-	vi.useRealTimers();
-});
+useFakeTimers();
 
 /**
  * A watched fake transport. Stats-based inactivity is off so that only the rules under test can
