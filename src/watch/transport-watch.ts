@@ -11,8 +11,8 @@ import type {
 	IceRestartDenialReason,
 	TransportWatch,
 	TransportWatchEvents,
-	WatchState,
 	WatchableTransport,
+	WatchState,
 	WorkerLike,
 } from '../types.js';
 import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
