@@ -10,9 +10,9 @@
 export const CADENCE_FACTOR = 3;
 
 /**
- * Reply bytes (what the worker sends that is not RTP: STUN responses, SCTP) count as a sign of
- * life only when the transport was sampled at least this often: the server's own SCTP heartbeats
- * (every ~30 s) must not pass for consent replies.
+ * On a transport with SCTP, reply bytes (what the worker sends that is not RTP: STUN responses,
+ * SCTP) count as a sign of life only when the transport was sampled at least this often: the
+ * server's own SCTP heartbeats (every ~30 s) must not pass for consent replies.
  */
 export const ECHO_MAX_SAMPLE_INTERVAL_MS = 10_000;
 
@@ -99,6 +99,7 @@ export function carriesMedia(dump: unknown): boolean | undefined {
  */
 export class TransportJudge {
 	readonly #timeoutMs: number;
+	readonly #sctp: boolean;
 	#lastBytes: number | undefined;
 	#lastReply: number | undefined;
 	#lastMedia: number | undefined;
@@ -117,9 +118,14 @@ export class TransportJudge {
 	#staleAt: number | undefined;
 	#provenMaxMs = 0;
 
-	constructor(inactivityTimeoutMs: number, trackedAt: number) {
+	/**
+	 * @param sctp - whether the transport has SCTP (DataChannels): then the worker sends SCTP
+	 *   heartbeats of its own every ~30 s, and replies count only when sampled often enough.
+	 */
+	constructor(inactivityTimeoutMs: number, trackedAt: number, sctp = true) {
 		this.#timeoutMs = inactivityTimeoutMs;
 		this.#signAt = trackedAt;
+		this.#sctp = sctp;
 	}
 
 	/** The silence after which this transport is judged gone, in milliseconds. */
@@ -167,7 +173,7 @@ export class TransportJudge {
 			this.#signAt = Math.max(this.#signAt, sample.sentAt);
 			return ALIVE;
 		}
-		const replyIsSign = grewReply && this.echo && interval <= ECHO_MAX_SAMPLE_INTERVAL_MS;
+		const replyIsSign = grewReply && this.echo && (!this.#sctp || interval <= ECHO_MAX_SAMPLE_INTERVAL_MS);
 		if (grewIn || replyIsSign) {
 			this.#sign(sample.sentAt);
 			return ALIVE;
@@ -197,7 +203,7 @@ export class TransportJudge {
 		if (this.#replyAt === undefined || this.#replyAt <= this.#signAt) return inactive;
 		if (!this.#carriedMedia && this.#lastReply !== undefined) {
 			// Replies are consent replies (and SCTP): they decide, if sampled often enough.
-			if (interval > ECHO_MAX_SAMPLE_INTERVAL_MS) {
+			if (this.#sctp && interval > ECHO_MAX_SAMPLE_INTERVAL_MS) {
 				return { kind: 'unjudged', reason: "sampled too rarely to tell the worker's consent replies from its SCTP heartbeats" };
 			}
 			const sinceReplyMs = at - this.#replyAt;

@@ -9,8 +9,8 @@ import { carriesMedia, readSample, TransportJudge, type Verdict } from './judge.
 
 const logger = new Logger('Liveness');
 
-/** Shortest time between two ticks; above 100 requests/s several polls share a tick. */
-export const MIN_TICK_MS = 10;
+/** Shortest time between two ticks; above 50 requests/s several polls share a tick. */
+export const MIN_TICK_MS = 20;
 /** A getStats() or dump() not settled after this long marks its transport as stalled. */
 export const STATS_TIMEOUT_MS = 5_000;
 
@@ -36,18 +36,28 @@ export interface LivenessStats {
 	readonly statsErrors: number;
 }
 
-interface Entry {
+/** One tracked transport: its judge plus the scheduler's bookkeeping, in one object. */
+class Entry extends TransportJudge {
 	readonly watch: WatchHandleInternal;
-	readonly judge: TransportJudge;
-	removed: boolean;
-	/** When the last request was sent (-Infinity: never, so due at once). */
-	polledAt: number;
-	/** When the in-flight request was sent; undefined when none. */
-	pendingSince: number | undefined;
-	stalled: boolean;
+	removed = false;
+	/** When the last request was sent, in ms since the scheduler's epoch (NEVER: due at once). */
+	polledAt = NEVER;
+	/** When the in-flight request was sent (NONE when no request is in flight). */
+	pendingSince = NONE;
+	stalled = false;
 	/** Why the transport cannot be judged right now, if so. */
-	unjudged: string | undefined;
+	unjudged: string | undefined = undefined;
+
+	constructor(watch: WatchHandleInternal, inactivityTimeoutMs: number, trackedAt: number, sctp: boolean) {
+		super(inactivityTimeoutMs, trackedAt, sctp);
+		this.watch = watch;
+	}
 }
+
+// Times are whole milliseconds since the scheduler started: small integers that V8 stores
+// inline, not as boxed doubles (a few hundred bytes per watch at 10 000 watches).
+const NEVER = -1_000_000_000;
+const NONE = -1;
 
 type Dumpable = WatchableTransport<unknown> & { dump?: () => Promise<unknown> };
 
@@ -55,6 +65,7 @@ type Dumpable = WatchableTransport<unknown> & { dump?: () => Promise<unknown> };
 export class LivenessScheduler {
 	readonly #policy: WatchdogPolicy<never>;
 	readonly #clock: Clock;
+	readonly #epoch: number;
 	readonly #timeoutMs: number;
 	readonly #entries = new Map<WatchHandleInternal, Entry>();
 	readonly #pending = new Set<Entry>();
@@ -65,6 +76,7 @@ export class LivenessScheduler {
 	#timer: TimerHandle | undefined;
 	#lastTickAt = 0;
 	#dueAt = 0;
+	/** Requests the budget allows right now (a token bucket refilled at maxStatsRequestsPerSecond). */
 	#credit = 0;
 	/** Requests per millisecond at the current load. */
 	#rate = 0;
@@ -76,6 +88,7 @@ export class LivenessScheduler {
 	constructor(policy: WatchdogPolicy<never>, clock: Clock) {
 		this.#policy = policy;
 		this.#clock = clock;
+		this.#epoch = clock.now();
 		this.#timeoutMs = policy.inactivityTimeoutMs;
 		this.#periodMs = policy.liveness.pollIntervalMs;
 	}
@@ -83,16 +96,7 @@ export class LivenessScheduler {
 	/** Starts polling a watch that entered `connected`. */
 	track(watch: WatchHandleInternal): void {
 		if (this.#timeoutMs === Number.POSITIVE_INFINITY || this.#entries.has(watch)) return;
-		const entry: Entry = {
-			watch,
-			judge: new TransportJudge(this.#timeoutMs, this.#clock.now()),
-			removed: false,
-			polledAt: Number.NEGATIVE_INFINITY,
-			pendingSince: undefined,
-			stalled: false,
-			unjudged: undefined,
-		};
-		this.#entries.set(watch, entry);
+		this.#entries.set(watch, new Entry(watch, this.#timeoutMs, this.#now(), hasSctp(watch.activeTransport)));
 		this.#resize();
 	}
 
@@ -103,6 +107,7 @@ export class LivenessScheduler {
 		entry.removed = true;
 		this.#entries.delete(watch);
 		this.#pending.delete(entry);
+		if (this.#current === entry) this.#current = undefined;
 		this.#resize();
 	}
 
@@ -112,15 +117,15 @@ export class LivenessScheduler {
 		let unjudged = 0;
 		let stalled = 0;
 		for (const entry of this.#entries.values()) {
-			if (entry.judge.boundMs > this.#timeoutMs) slowCadence += 1;
-			if (entry.judge.echo) echo += 1;
+			if (entry.boundMs > this.#timeoutMs) slowCadence += 1;
+			if (entry.echo) echo += 1;
 			if (entry.unjudged !== undefined) unjudged += 1;
 			if (entry.stalled) stalled += 1;
 		}
 		return {
 			tracked: this.#entries.size,
 			requestsPerSecond: Math.round(this.#rate * 10_000) / 10,
-			pollIntervalMs: round(this.#periodMs),
+			pollIntervalMs: Math.round(this.#periodMs),
 			detectionBoundMs: this.#detectionBoundMs(),
 			slowCadence,
 			echo,
@@ -139,6 +144,11 @@ export class LivenessScheduler {
 		this.#cursor = undefined;
 		this.#current = undefined;
 		this.#rate = 0;
+	}
+
+	/** Whole milliseconds since the scheduler started. */
+	#now(): number {
+		return Math.round(this.#clock.now() - this.#epoch);
 	}
 
 	/* ---------------------------------------------------------------- pacing */
@@ -164,7 +174,7 @@ export class LivenessScheduler {
 			logger.debug(
 				'rate() [tracked:%d, pollIntervalMs:%d, requestsPerSecond:%d, detectionBoundMs:%d, budgetLimited:%s]',
 				count,
-				round(this.#periodMs),
+				Math.round(this.#periodMs),
 				Math.round(this.#rate * 10_000) / 10,
 				this.#detectionBoundMs(),
 				this.#periodMs > pollIntervalMs,
@@ -185,16 +195,23 @@ export class LivenessScheduler {
 	#detectionBoundMs(): number {
 		if (this.#timeoutMs === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
 		const period = this.#periodMs;
-		return round(Math.ceil(this.#timeoutMs / period - 1e-9) * period + period);
+		return Math.round(Math.ceil(this.#timeoutMs / period - 1e-9) * period + period);
 	}
 
-	#armTimer(now: number): void {
-		this.#dueAt = now + this.#tickMs;
-		this.#timer = this.#clock.setTimeout(() => {
-			this.#timer = undefined;
-			this.#tick();
-		}, this.#tickMs);
+	/**
+	 * Wakes up when the next transport in round-robin order is due (so each is polled every period
+	 * to the millisecond), or one tick from now when it is overdue (the budget's pace).
+	 */
+	#armTimer(now: number, untilDueMs?: number): void {
+		const delay = untilDueMs !== undefined && untilDueMs > 0 ? Math.max(MIN_TICK_MS, untilDueMs) : this.#tickMs;
+		this.#dueAt = now + delay;
+		this.#timer = this.#clock.setTimeout(this.#onTimer, delay);
 	}
+
+	readonly #onTimer = (): void => {
+		this.#timer = undefined;
+		this.#tick();
+	};
 
 	#clearTimer(): void {
 		if (this.#timer === undefined) return;
@@ -203,28 +220,35 @@ export class LivenessScheduler {
 	}
 
 	/**
-	 * Polls the transports that are due, round-robin (so in the order they were last polled), at
-	 * most an even share per tick, and never beyond the budget of requests per second.
+	 * Polls the transports that are due, round-robin (so in the order they were last polled): the
+	 * share of the time elapsed since the last tick, and never beyond the request budget.
 	 */
 	#tick(): void {
-		const now = this.#clock.now();
+		const at = this.#clock.now();
+		const elapsed = at - this.#lastTickAt;
+		this.#lastTickAt = at;
 		const budgetRate = this.#policy.liveness.maxStatsRequestsPerSecond / 1000;
-		const burst = Math.max(1, budgetRate * this.#tickMs);
-		// No catch-up after a stalled event loop: the budget holds over any window.
-		this.#credit = Math.min(this.#credit + (now - this.#lastTickAt) * budgetRate, burst);
-		this.#lastTickAt = now;
+		const nominal = Math.max(1, this.#rate * this.#tickMs);
+		// A late timer may catch up one tick, no more: the budget holds over any window.
+		this.#credit = Math.min(this.#credit + elapsed * budgetRate, 2 * Math.max(1, budgetRate * this.#tickMs));
+		let share = Math.min(Math.max(1, Math.round(this.#rate * elapsed)), Math.ceil(2 * nominal));
+		const now = this.#now();
+		let untilDueMs: number | undefined;
 		try {
 			this.#sweepPending(now);
-			let share = Math.max(1, Math.round(this.#rate * this.#tickMs));
 			let scans = Math.min(this.#entries.size, 4 * share + 8);
 			while (share > 0 && this.#credit >= 1 && scans > 0) {
 				scans -= 1;
 				const entry = this.#peek();
 				if (!entry) break;
-				// Not due yet (half a tick early is on time: ticks and periods need not align exactly).
-				if (entry.pendingSince === undefined && now - entry.polledAt < this.#periodMs - this.#tickMs / 2) break;
+				const untilDue = entry.polledAt + this.#periodMs - now;
+				// Not due yet (within a tick counts as due: timers fire late, never early).
+				if (entry.pendingSince === NONE && untilDue > MIN_TICK_MS / 2) {
+					untilDueMs = untilDue;
+					break;
+				}
 				this.#advance();
-				if (entry.pendingSince !== undefined) continue;
+				if (entry.pendingSince !== NONE) continue;
 				if (this.#poll(entry, now)) {
 					this.#credit -= 1;
 					share -= 1;
@@ -233,7 +257,7 @@ export class LivenessScheduler {
 		} catch (error) {
 			logger.error('tick() failed: %o', error);
 		}
-		if (this.#entries.size > 0 && this.#timer === undefined) this.#armTimer(now);
+		if (this.#entries.size > 0 && this.#timer === undefined) this.#armTimer(at, untilDueMs);
 	}
 
 	/** The entry the round-robin cursor is on; Map iterators follow insertions and deletions. */
@@ -254,12 +278,12 @@ export class LivenessScheduler {
 
 	#sweepPending(now: number): void {
 		for (const entry of this.#pending) {
-			if (entry.stalled || entry.pendingSince === undefined || now - entry.pendingSince < STATS_TIMEOUT_MS) continue;
+			if (entry.stalled || now - entry.pendingSince < STATS_TIMEOUT_MS) continue;
 			entry.stalled = true;
 			logger.warn(
 				'poll() no answer from the worker [transportId:%s, waitedMs:%d]: not polling it again until it answers',
 				entry.watch.transportId,
-				round(now - entry.pendingSince),
+				now - entry.pendingSince,
 			);
 		}
 	}
@@ -271,63 +295,61 @@ export class LivenessScheduler {
 		const transport = entry.watch.activeTransport;
 		if (!transport || transport.closed || this.#busy.has(transport)) return false;
 		entry.polledAt = now;
-		this.#request(entry, transport, now, 'getStats', () => transport.getStats()).then((stats) => {
-			if (stats === undefined) return;
-			const sample = readSample(stats.value, now, this.#clock.now());
+		this.#send(entry, transport, now, transport.getStats, (stats) => {
+			const sample = readSample(stats, now, this.#now());
 			if (!sample) {
 				this.#apply(entry, transport, { kind: 'unjudged', reason: 'getStats() gave no bytesReceived' });
 				return;
 			}
-			const v = entry.judge.observe(sample);
-			logger.debug('TMP observe [transportId:%s, sentAt:%d, bytes:%d, reply:%s, media:%s, v:%o, echo:%s]', entry.watch.transportId.slice(0,4), now, sample.bytesReceived, sample.replyBytes, sample.mediaBytes, v, entry.judge.echo);
-			this.#apply(entry, transport, v);
+			this.#apply(entry, transport, entry.observe(sample));
 		});
 		return true;
 	}
 
 	/**
-	 * Sends one request and settles it into `{ value }`, or `undefined` when it failed or the
-	 * entry was untracked meanwhile. Never rejects.
+	 * Sends one request (at most one in flight per transport) and hands its answer to `onValue`
+	 * unless the entry was untracked meanwhile. A failure is logged and counted, unless the
+	 * transport closed meanwhile: then it is expected.
 	 */
-	#request(
+	#send(
 		entry: Entry,
 		transport: WatchableTransport<unknown>,
 		now: number,
-		method: string,
-		send: () => Promise<unknown>,
-	): Promise<{ value: unknown } | undefined> {
+		method: () => Promise<unknown>,
+		onValue: (value: unknown) => void,
+	): void {
 		entry.pendingSince = now;
 		this.#busy.add(transport);
 		this.#pending.add(entry);
 		let request: Promise<unknown>;
 		try {
-			request = send();
+			request = method.call(transport);
 		} catch (error) {
 			request = Promise.reject(error);
 		}
-		const settle = (): void => {
-			this.#busy.delete(transport);
-			this.#pending.delete(entry);
-			entry.pendingSince = undefined;
-			entry.stalled = false;
-		};
-		return request.then(
+		request.then(
 			(value) => {
-				settle();
-				return entry.removed ? undefined : { value };
+				this.#settle(entry, transport);
+				if (!entry.removed) onValue(value);
 			},
 			(error: unknown) => {
-				settle();
+				this.#settle(entry, transport);
 				if (entry.removed || transport.closed) {
 					// The transport, its router or its worker closed meanwhile: not an error.
-					logger.debug('%s() failed on a closing transport [transportId:%s]', method, entry.watch.transportId);
-				} else {
-					this.#statsErrors += 1;
-					logger.warn('%s() failed [transportId:%s]: %o', method, entry.watch.transportId, error);
+					logger.debug('%s() failed on a closing transport [transportId:%s]', method.name, entry.watch.transportId);
+					return;
 				}
-				return undefined;
+				this.#statsErrors += 1;
+				logger.warn('%s() failed [transportId:%s]: %o', method.name, entry.watch.transportId, error);
 			},
 		);
+	}
+
+	#settle(entry: Entry, transport: object): void {
+		this.#busy.delete(transport);
+		this.#pending.delete(entry);
+		entry.pendingSince = NONE;
+		entry.stalled = false;
 	}
 
 	#apply(entry: Entry, transport: WatchableTransport<unknown>, verdict: Verdict): void {
@@ -337,9 +359,10 @@ export class LivenessScheduler {
 				entry.unjudged = undefined;
 				return;
 			case 'inactive': {
-				const detectionMs = round(this.#clock.now() - verdict.lastSignAt);
-				const detail = `no sign of life for ${detectionMs} ms (bound ${round(verdict.boundMs)} ms, polled every ${round(this.#periodMs)} ms)`;
-				logger.debug('inactive [transportId:%s, detectionMs:%d, boundMs:%d]', entry.watch.transportId, detectionMs, verdict.boundMs);
+				const detectionMs = this.#now() - verdict.lastSignAt;
+				const boundMs = Math.round(verdict.boundMs);
+				const detail = `no sign of life for ${detectionMs} ms (bound ${boundMs} ms, polled every ${Math.round(this.#periodMs)} ms)`;
+				logger.debug('inactive [transportId:%s, detectionMs:%d, boundMs:%d]', entry.watch.transportId, detectionMs, boundMs);
 				entry.watch.terminate('inactive', { detail, detectionMs });
 				return;
 			}
@@ -366,20 +389,21 @@ export class LivenessScheduler {
 			this.#apply(entry, transport, { kind: 'unjudged', reason: 'the transport has no dump()' });
 			return;
 		}
-		// Counted in the budget; the debt is repaid before the next poll.
-		this.#credit -= 1;
-		this.#request(entry, transport, this.#clock.now(), 'dump', () => dump.call(transport)).then((result) => {
-			const present = result === undefined ? undefined : carriesMedia(result.value);
+		this.#credit -= 1; // repaid before the next poll
+		this.#send(entry, transport, this.#now(), dump, (value) => {
+			const present = carriesMedia(value);
 			if (present === undefined) {
-				if (result !== undefined) logger.warn('dump() has no producerIds/consumerIds [transportId:%s]', entry.watch.transportId);
-				return; // judged 'unknown' at the bound
+				logger.warn('dump() has no producerIds/consumerIds [transportId:%s]', entry.watch.transportId);
+				return; // the judge stays at 'unknown' and says so at the bound
 			}
 			logger.debug('checkMedia() [transportId:%s, present:%s]', entry.watch.transportId, present);
-			this.#apply(entry, transport, entry.judge.mediaChecked(present));
+			this.#apply(entry, transport, entry.mediaChecked(present));
 		});
 	}
 }
 
-function round(ms: number): number {
-	return Math.round(ms);
+/** Whether the transport may have SCTP (unknown shapes are assumed to). */
+function hasSctp(transport: WatchableTransport<unknown> | undefined): boolean {
+	if (!transport || !('sctpParameters' in transport)) return true;
+	return (transport as { sctpParameters?: unknown }).sctpParameters !== undefined;
 }

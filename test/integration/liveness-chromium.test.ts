@@ -1,0 +1,140 @@
+// A real Chromium (mediasoup-client) that vanishes without a word — its page closed, or the
+// whole browser SIGKILLed — against the real mediasoup 3.12 worker, which reports nothing at all:
+// under the default policy, with no signaling session bound, the shared liveness scheduler closes
+// every server transport of that client with `inactive` within inactivityTimeoutMs + one poll period
+// of the client's last packet (found by the test's own 100 ms probe of bytesReceived).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CloseInfo, createWatchdog, DEFAULT_POLICY, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestWebRtcServer,
+	createTestWorker,
+	type Router,
+	type WebRtcServer,
+	type WebRtcTransport,
+	type Worker,
+} from '../helpers/mediasoup.js';
+
+const T = DEFAULT_POLICY.inactivityTimeoutMs;
+const P = DEFAULT_POLICY.liveness.pollIntervalMs;
+/** How often the test's own probe reads bytesReceived to find the client's last packet. */
+const PROBE_MS = 100;
+/** Timer lateness on a shared 2-core machine. */
+const TIMER_SLACK_MS = 100;
+/** The page or the browser may take this long to go quiet after the call that ends it. */
+const TEARDOWN_MS = 1_500;
+
+let worker: Worker;
+let router: Router;
+let webRtcServer: WebRtcServer;
+let watchdog: Watchdog;
+
+beforeEach(async () => {
+	worker = await createTestWorker();
+	router = await createTestRouter(worker);
+	webRtcServer = await createTestWebRtcServer(worker);
+	watchdog = createWatchdog(); // the default policy
+});
+
+afterEach(async () => {
+	for (const p of probes.splice(0)) p.stop();
+	watchdog.stop();
+	await closeAllChromiumClients();
+	await closeWorker(worker);
+});
+
+interface Watched {
+	watch: TransportWatch;
+	closing: Promise<{ at: number; info: CloseInfo }>;
+	/** When the test's probe last saw bytesReceived grow (the client's last packet is at most PROBE_MS earlier). */
+	lastGrowthAt: () => number;
+}
+
+/** The test's own fine-grained view of bytesReceived, independent of the watchdog. */
+function probe(transport: WebRtcTransport): { lastGrowthAt: () => number; stop: () => void } {
+	let last = -1;
+	let grewAt = performance.now();
+	const timer = setInterval(() => {
+		const at = performance.now();
+		transport.getStats().then(
+			([stats]) => {
+				if (stats && stats.bytesReceived !== last) {
+					last = stats.bytesReceived;
+					grewAt = at;
+				}
+			},
+			() => undefined,
+		);
+	}, PROBE_MS);
+	return { lastGrowthAt: () => grewAt, stop: () => clearInterval(timer) };
+}
+
+const probes: Array<{ stop: () => void }> = [];
+
+/** Chromium sending and receiving audio+video, every server transport watched from creation. */
+async function launchWatched(onWebRtcServer: boolean): Promise<{ client: ChromiumClient; watched: Watched[] }> {
+	const watched: Watched[] = [];
+	const client = await launchChromiumClient(router, {
+		appData: { userId: `chromium-${onWebRtcServer ? 'server' : 'own-port'}` },
+		...(onWebRtcServer ? { webRtcServer } : {}),
+		onTransport: (transport) => {
+			const watch = watchdog.watch(transport, { worker });
+			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
+				watch.on('close', (info) => resolve({ at: performance.now(), info }));
+			});
+			const seen = probe(transport);
+			probes.push(seen);
+			watched.push({ watch, closing, lastGrowthAt: seen.lastGrowthAt });
+		},
+	});
+	await client.waitForConnected();
+	expect(watched.map((w) => w.watch.state)).toEqual(['connected', 'connected']);
+	return { client, watched };
+}
+
+/** Lets media flow a few seconds (a phase of the poll schedule that varies run to run). */
+const flow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 3_000 + Math.random() * P));
+
+async function expectInactiveWithinBound(watched: Watched[], vanishedAt: number): Promise<void> {
+	const closes = await Promise.all(watched.map((w) => w.closing));
+	for (const [i, { at, info }] of closes.entries()) {
+		expect(info.reason).toBe('inactive');
+		expect(info.clean).toBe(false);
+		expect(info.closedByWatchdog).toBe(true);
+		// detectionMs: from the last growth of bytesReceived the scheduler saw, to the close.
+		expect(info.detectionMs).toBeGreaterThanOrEqual(T);
+		expect(info.detectionMs).toBeLessThanOrEqual(T + P);
+		// From the client's last packet (as early as the probe allows) to the close.
+		const lastPacketAt = (watched[i] as Watched).lastGrowthAt() - PROBE_MS;
+		expect(at - lastPacketAt).toBeLessThanOrEqual(T + P + TIMER_SLACK_MS);
+		// And from the call that made it vanish.
+		expect(at - vanishedAt).toBeLessThanOrEqual(T + P + TEARDOWN_MS);
+	}
+	expect(watchdog.snapshot()).toMatchObject({
+		transports: { connected: 0 },
+		closes: { inactive: watched.length },
+		liveness: { tracked: 0, unjudged: 0, statsErrors: 0 },
+	});
+}
+
+describe('a Chromium client that vanishes silently', () => {
+	it('closes both transports of a closed page (own ports) with `inactive` within inactivityTimeoutMs + one poll period', async () => {
+		const { client, watched } = await launchWatched(false);
+		await flow();
+		expect(watched.map((w) => w.watch.state)).toEqual(['connected', 'connected']);
+		const vanishedAt = performance.now();
+		await client.closePage();
+		await expectInactiveWithinBound(watched, vanishedAt);
+	});
+
+	it('closes both transports of a SIGKILLed browser (WebRtcServer) with `inactive` within inactivityTimeoutMs + one poll period', async () => {
+		const { client, watched } = await launchWatched(true);
+		await flow();
+		expect(watched.map((w) => w.watch.state)).toEqual(['connected', 'connected']);
+		const vanishedAt = performance.now();
+		await client.kill();
+		await expectInactiveWithinBound(watched, vanishedAt);
+	});
+});

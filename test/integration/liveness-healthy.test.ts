@@ -1,0 +1,109 @@
+// No false positives: healthy real clients of every quiet kind stay `connected` for over two
+// minutes under the default policy, against the real mediasoup 3.12 worker — Chromium sending and
+// receiving media (own ports), Chromium receive-only with its consumers paused (WebRtcServer: RTCP
+// only), Chromium DataChannel-only and idle (own ports: consent counted; WebRtcServer: consent
+// not counted, SCTP every ~30 s), and werift DataChannel-only and idle (own port and WebRtcServer,
+// one consent check every ~5 s). All run side by side in one test to keep the file near 2.5 min.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWatchdog, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestTransport,
+	createTestWebRtcServer,
+	createTestWorker,
+	type Router,
+	type WebRtcServer,
+	type WebRtcTransport,
+	type Worker,
+} from '../helpers/mediasoup.js';
+import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+
+const HEALTHY_FOR_MS = 125_000;
+
+let worker: Worker;
+let router: Router;
+let webRtcServer: WebRtcServer;
+let watchdog: Watchdog;
+
+beforeEach(async () => {
+	worker = await createTestWorker();
+	router = await createTestRouter(worker);
+	webRtcServer = await createTestWebRtcServer(worker);
+	watchdog = createWatchdog(); // the default policy
+});
+
+afterEach(async () => {
+	watchdog.stop();
+	await Promise.all([closeAllChromiumClients(), closeAllWeriftClients()]);
+	await closeWorker(worker);
+});
+
+describe('healthy clients under the default policy', () => {
+	it('keeps every healthy Chromium and werift transport connected for over two minutes, judged and never closed', async () => {
+		const watched = new Map<string, TransportWatch>();
+		const watchAs = (name: string) => (transport: WebRtcTransport) => {
+			watched.set(name, watchdog.watch(transport, { worker, userId: name.split(' ')[0] ?? name }));
+		};
+
+		// Chromium sending and receiving audio+video on its own ports.
+		const media = await launchChromiumClient(router, {
+			onTransport: (t, direction) => watchAs(`media ${direction} (own ports)`)(t),
+		});
+		await media.waitForConnected();
+		// Chromium receive-only on a WebRtcServer, consuming the first one's media, then paused.
+		const receiver = await launchChromiumClient(router, {
+			webRtcServer,
+			transports: 'recv',
+			consume: media.producers,
+			onTransport: (t) => watchAs('receiver recv, consumers paused (WebRtcServer)')(t),
+		});
+		await receiver.waitForConnected();
+		for (const consumer of receiver.consumers) await consumer.pause();
+		// Chromium with one idle DataChannel, on its own ports and on a WebRtcServer.
+		const dataOwn = await launchChromiumClient(router, {
+			produce: false,
+			data: true,
+			onTransport: (t, direction) => watchAs(`data ${direction} idle (own ports)`)(t),
+		});
+		await dataOwn.waitForConnected();
+		const dataServer = await launchChromiumClient(router, {
+			webRtcServer,
+			produce: false,
+			data: true,
+			onTransport: (t, direction) => watchAs(`data ${direction} idle (WebRtcServer)`)(t),
+		});
+		await dataServer.waitForConnected();
+		// werift, DataChannel only and idle, on its own port and on a WebRtcServer.
+		for (const [name, onServer] of [
+			['werift idle (own port)', false],
+			['werift idle (WebRtcServer)', true],
+		] as const) {
+			const transport = await createTestTransport(router, { enableSctp: true, ...(onServer ? { webRtcServer } : {}) });
+			watchAs(name)(transport);
+			const client = await startWeriftClient({ transport });
+			await client.waitForConnected();
+		}
+
+		expect(watched.size).toBe(9);
+		const states = (): Record<string, string> => Object.fromEntries([...watched].map(([name, w]) => [name, w.state]));
+		const allConnected = Object.fromEntries([...watched.keys()].map((name) => [name, 'connected']));
+		expect(states()).toEqual(allConnected);
+
+		const started = performance.now();
+		while (performance.now() - started < HEALTHY_FOR_MS) {
+			await new Promise((resolve) => setTimeout(resolve, 5_000));
+			expect(states(), `after ${Math.round((performance.now() - started) / 1000)} s`).toEqual(allConnected);
+		}
+
+		const { liveness, closes, transports } = watchdog.snapshot();
+		expect(closes).toEqual({});
+		expect(transports.connected).toBe(9);
+		// Every transport was polled and none is left unjudged; the six that never carried RTP are
+		// judged on the worker's consent replies too.
+		const shown = JSON.stringify(liveness);
+		expect(liveness, shown).toMatchObject({ tracked: 9, unjudged: 0, stalled: 0, statsErrors: 0, echo: 6 });
+		expect(liveness.slowCadence, shown).toBeGreaterThanOrEqual(1); // werift's 5 s cadence earns a longer bound
+	}, 200_000);
+});

@@ -1,0 +1,260 @@
+// The verdict on one transport from its getStats() samples: inbound bytes decide; a quieter
+// client earns a longer bound; a transport that never carried RTP on a WebRtcServer (whose
+// consent checks are not counted in bytesReceived) is kept alive by the worker's replies; a
+// transport with media is judged on inbound bytes whatever the worker sends it; and what cannot
+// be told apart is left open and said so. Pure logic, exact times.
+import { describe, expect, it } from 'vitest';
+import {
+	CADENCE_FACTOR,
+	carriesMedia,
+	ECHO_MAX_SAMPLE_INTERVAL_MS,
+	type LivenessSample,
+	readSample,
+	TransportJudge,
+	type Verdict,
+} from '../../src/liveness/judge.js';
+
+const T = 8_000;
+
+/** Counters of a fake transport, sampled every `periodMs` by `run()`. */
+class Feed {
+	bytesReceived = 1_000;
+	replyBytes = 500;
+	mediaBytes = 0;
+	now = 0;
+	readonly judge: TransportJudge;
+
+	constructor(trackedAt = 0) {
+		this.now = trackedAt;
+		this.judge = new TransportJudge(T, trackedAt);
+	}
+
+	sample(): LivenessSample {
+		return {
+			sentAt: this.now,
+			at: this.now,
+			bytesReceived: this.bytesReceived,
+			replyBytes: this.replyBytes,
+			mediaBytes: this.mediaBytes,
+		};
+	}
+
+	/** Samples every `periodMs` until `untilMs`, calling `client(t)` before each; returns verdicts by time. */
+	run(periodMs: number, untilMs: number, client: (t: number) => void = () => {}): Array<[number, Verdict]> {
+		const verdicts: Array<[number, Verdict]> = [];
+		while (this.now + periodMs <= untilMs) {
+			this.now += periodMs;
+			client(this.now);
+			const verdict = this.judge.observe(this.sample());
+			verdicts.push([this.now, verdict]);
+			if (verdict.kind !== 'alive') break;
+		}
+		return verdicts;
+	}
+}
+
+const last = (verdicts: Array<[number, Verdict]>): [number, Verdict] => {
+	const entry = verdicts.at(-1);
+	if (!entry) throw new Error('no verdict');
+	return entry;
+};
+
+describe('inbound bytes', () => {
+	it('judges a transport gone at the first sample silent for inactivityTimeoutMs since the last growth it saw', () => {
+		const feed = new Feed();
+		// Media every 500 ms until 19.5 s, sampled every 2 s.
+		const verdicts = feed.run(2_000, 60_000, (t) => {
+			if (t <= 20_000) feed.bytesReceived += 1_200 * 4;
+		});
+		const [at, verdict] = last(verdicts);
+		expect(at).toBe(28_000);
+		expect(verdict).toEqual({ kind: 'inactive', silentMs: 8_000, boundMs: 8_000, lastSignAt: 20_000 });
+		expect(verdicts.slice(0, -1).every(([, v]) => v.kind === 'alive')).toBe(true);
+	});
+
+	it('takes the first sample as a baseline, counting the silence from it, not from tracking', () => {
+		const feed = new Feed(0);
+		const verdicts = feed.run(3_000, 30_000);
+		// Baseline at 3 s (bytes may have arrived up to then); 8 s later is 11 s; first sample ≥ 11 s is 12 s.
+		expect(last(verdicts)).toEqual([12_000, { kind: 'inactive', silentMs: 9_000, boundMs: 8_000, lastSignAt: 3_000 }]);
+	});
+
+	it('gives a client with a 5 s consent cadence three times its longest healthy silence, so a lost check never closes it', () => {
+		const feed = new Feed();
+		// werift: a consent check every 5 s, each counted in bytesReceived (own port).
+		const consent = (t: number): void => {
+			if (t % 5_000 === 0 && t <= 40_000) feed.bytesReceived += 120;
+		};
+		let verdicts = feed.run(1_000, 40_000, consent);
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.judge.provenSilenceMs).toBe(4_000);
+		expect(feed.judge.boundMs).toBe(CADENCE_FACTOR * 4_000);
+		// One check lost (45 s), the next one (50 s) arrives: a 10 s silence, above inactivityTimeoutMs.
+		verdicts = feed.run(1_000, 50_000, (t) => {
+			if (t === 50_000) feed.bytesReceived += 120;
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.judge.boundMs).toBe(CADENCE_FACTOR * 9_000);
+	});
+
+	it('keeps inactivityTimeoutMs for a client whose cadence is faster than a third of it', () => {
+		const feed = new Feed();
+		// Chromium consent-only on its own port: every 2.5 s, sampled every 2 s.
+		feed.run(2_000, 60_000, (t) => {
+			if (Math.floor(t / 2_500) !== Math.floor((t - 2_000) / 2_500)) feed.bytesReceived += 100;
+		});
+		expect(feed.judge.provenSilenceMs).toBeLessThanOrEqual(2_000);
+		expect(feed.judge.boundMs).toBe(T);
+	});
+});
+
+describe('consent replies of a transport that never carried RTP (WebRtcServer)', () => {
+	/** An idle transport on a WebRtcServer: bytesReceived never moves; each consent check adds a 64-byte reply. */
+	const idleOnServer = (feed: Feed, untilMs: number, everyMs = 2_500): Array<[number, Verdict]> =>
+		feed.run(2_000, untilMs, (t) => {
+			const checks = Math.floor(t / everyMs) - Math.floor((t - 2_000) / everyMs);
+			feed.replyBytes += 64 * checks;
+		});
+
+	it('keeps it alive on the worker’s replies for as long as they come, without asking the worker anything', () => {
+		const feed = new Feed();
+		const verdicts = idleOnServer(feed, 600_000);
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.now).toBe(600_000);
+		expect(feed.judge.echo).toBe(true);
+		expect(feed.judge.boundMs).toBe(T);
+	});
+
+	it('judges it gone when the replies stop too', () => {
+		const feed = new Feed();
+		idleOnServer(feed, 120_000);
+		const replyAt = feed.judge.lastSignAt;
+		// The client vanishes: no more consent checks, so no more replies; only an SCTP heartbeat at 130 s.
+		const verdicts = feed.run(2_000, 200_000, (t) => {
+			if (t === 124_000) feed.replyBytes += 90;
+		});
+		const [at, verdict] = last(verdicts);
+		expect(verdict).toEqual({ kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 124_000 });
+		expect(at).toBe(132_000);
+		expect(replyAt).toBeLessThanOrEqual(120_000);
+	});
+
+	it('leaves it unjudged when samples are too rare to tell consent replies from the server’s SCTP heartbeats', () => {
+		const feed = new Feed();
+		const period = ECHO_MAX_SAMPLE_INTERVAL_MS + 1;
+		const verdicts = feed.run(period, 10 * period, () => {
+			feed.replyBytes += 64;
+		});
+		expect(last(verdicts)[1]).toMatchObject({ kind: 'unjudged' });
+	});
+});
+
+describe('a transport that carried media', () => {
+	/** Media both ways until `untilMs`; the worker's own RTCP goes on after it (every 1 s). */
+	const withMedia = (feed: Feed, untilMs: number, mediaUntilMs: number, rtpAfterSilence = false) =>
+		feed.run(1_000, untilMs, (t) => {
+			feed.replyBytes += 80; // RTCP and BWE feedback of the worker's own
+			if (t <= mediaUntilMs) {
+				feed.bytesReceived += 5_000;
+				feed.mediaBytes += 9_000;
+			} else if (rtpAfterSilence) {
+				feed.mediaBytes += 4_000; // others' media forwarded to a client that no longer answers
+			}
+		});
+
+	it('asks the worker about producers and consumers as soon as inbound bytes fall silent', () => {
+		const feed = new Feed();
+		expect(last(withMedia(feed, 60_000, 20_000))).toEqual([21_000, { kind: 'check-media' }]);
+	});
+
+	it('judges it gone at the bound when it still had producers or consumers, whatever the worker keeps sending', () => {
+		const feed = new Feed();
+		withMedia(feed, 60_000, 20_000);
+		expect(feed.judge.mediaChecked(true)).toEqual({ kind: 'alive' });
+		const [at, verdict] = last(withMedia(feed, 60_000, 20_000));
+		expect([at, verdict]).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
+	});
+
+	it('judges it gone at the bound when the worker kept forwarding RTP to it, even if its consumers are gone by then', () => {
+		const feed = new Feed();
+		withMedia(feed, 60_000, 20_000, true);
+		expect(feed.judge.mediaChecked(false)).toEqual({ kind: 'alive' });
+		const [at, verdict] = last(withMedia(feed, 60_000, 20_000, true));
+		expect([at, verdict]).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
+	});
+
+	it('leaves it open and unjudged when its media had ended: the worker’s own RTCP hides whether consent replies still come', () => {
+		const feed = new Feed();
+		withMedia(feed, 60_000, 20_000);
+		expect(feed.judge.mediaChecked(false)).toEqual({ kind: 'alive' });
+		const [at, verdict] = last(withMedia(feed, 60_000, 20_000));
+		expect(at).toBe(28_000);
+		expect(verdict).toMatchObject({ kind: 'unjudged', reason: expect.stringMatching(/media ended/) });
+	});
+
+	it('asks again once RTP moves again, since producers or consumers may have come and gone', () => {
+		const feed = new Feed();
+		withMedia(feed, 60_000, 20_000);
+		feed.judge.mediaChecked(false);
+		expect(feed.judge.media).toBe('absent');
+		// Media again from 22 s to 30 s: asked again at the first silent sample after it.
+		expect(last(withMedia(feed, 60_000, 30_000))).toEqual([31_000, { kind: 'check-media' }]);
+		expect(feed.judge.media).toBe('unknown');
+	});
+
+	it('judges it gone when nothing at all moved since its last sign of life, without asking', () => {
+		const feed = new Feed();
+		feed.mediaBytes = 1;
+		feed.replyBytes = 0;
+		const verdicts = feed.run(2_000, 60_000, (t) => {
+			if (t <= 10_000) {
+				feed.bytesReceived += 100;
+				feed.replyBytes += 64;
+			}
+		});
+		// Media had moved before tracking (mediaBytes > 0): the first silent sample asks; then nothing moves.
+		expect(verdicts.map(([, v]) => v.kind)).toContain('check-media');
+		expect(feed.judge.mediaChecked(false)).toEqual({ kind: 'alive' });
+		const [at, verdict] = last(feed.run(2_000, 60_000));
+		expect([at, verdict]).toEqual([18_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 10_000 }]);
+	});
+});
+
+describe('reading mediasoup output', () => {
+	it('reads the counters of a mediasoup 3.12 WebRtcTransport stat and tolerates missing ones', () => {
+		const stat = {
+			type: 'webrtc-transport',
+			bytesReceived: 5_000,
+			bytesSent: 9_000,
+			rtpBytesReceived: 3_000,
+			rtpBytesSent: 6_000,
+			rtxBytesSent: 1_000,
+			probationBytesSent: 500,
+		};
+		expect(readSample([stat], 1, 2)).toEqual({
+			sentAt: 1,
+			at: 2,
+			bytesReceived: 5_000,
+			replyBytes: 1_500,
+			mediaBytes: 9_000,
+		});
+		expect(readSample([{ bytesReceived: 7 }], 1, 2)).toEqual({
+			sentAt: 1,
+			at: 2,
+			bytesReceived: 7,
+			replyBytes: undefined,
+			mediaBytes: undefined,
+		});
+		expect(readSample([], 1, 2)).toBeUndefined();
+		expect(readSample(undefined, 1, 2)).toBeUndefined();
+		expect(readSample([{ bytesReceived: '7' }], 1, 2)).toBeUndefined();
+	});
+
+	it('tells from a dump whether a transport has producers or consumers', () => {
+		expect(carriesMedia({ producerIds: [], consumerIds: [], dataProducerIds: ['d'] })).toBe(false);
+		expect(carriesMedia({ producerIds: ['p'], consumerIds: [] })).toBe(true);
+		expect(carriesMedia({ producerIds: [], consumerIds: ['c'] })).toBe(true);
+		expect(carriesMedia({ id: 'x' })).toBeUndefined();
+		expect(carriesMedia(null)).toBeUndefined();
+	});
+});

@@ -1,0 +1,428 @@
+// The shared liveness scheduler, through a real watchdog on fake mediasoup transports and fake
+// timers: detection exactly at the bound, polls spread evenly, the request budget never exceeded
+// (and the longer bound reported), only connected transports polled, nothing left behind on
+// close/stop, and a worker that never answers stalls nothing.
+import { format } from 'node:util';
+import debug from 'debug';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CloseInfo, TransportWatch, Watchdog, WatchdogPolicyOptions } from '../../src/index.js';
+import { createWatchdog } from '../../src/index.js';
+import { STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
+import { createFakeTransport, FakeInvalidStateError, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+
+type Transport = FakeWebRtcTransport<{ userId: string }> & { dump(): Promise<unknown>; dumpCalls: number };
+
+/** A fake transport with mediasoup's `dump()` (producer/consumer ids) added. */
+function fakeTransport(userId: string, media: { producers?: number; consumers?: number } = {}): Transport {
+	const { transport } = createFakeTransport({ appData: { userId } });
+	const withDump = transport as Transport;
+	withDump.dumpCalls = 0;
+	withDump.dump = async () => {
+		withDump.dumpCalls += 1;
+		if (transport.closed) throw new FakeInvalidStateError('closed');
+		return {
+			id: transport.id,
+			producerIds: Array.from({ length: media.producers ?? 0 }, (_, i) => `p${i}`),
+			consumerIds: Array.from({ length: media.consumers ?? 0 }, (_, i) => `c${i}`),
+		};
+	};
+	return withDump;
+}
+
+const watchdogs: Watchdog[] = [];
+const clients: Array<ReturnType<typeof setInterval>> = [];
+
+beforeEach(() => {
+	vi.useFakeTimers({ now: 0 });
+});
+
+afterEach(() => {
+	for (const client of clients.splice(0)) clearInterval(client);
+	for (const watchdog of watchdogs.splice(0)) watchdog.stop();
+	vi.useRealTimers();
+});
+
+function setup(policy: WatchdogPolicyOptions = {}): Watchdog {
+	const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY, ...policy });
+	watchdogs.push(watchdog);
+	return watchdog;
+}
+
+/** Watches `transport` and connects its client; the watch is then tracked. */
+function connect(watchdog: Watchdog, transport: Transport): TransportWatch {
+	const watch = watchdog.watch(transport);
+	transport.connectClient();
+	expect(watch.state).toBe('connected');
+	return watch;
+}
+
+/** A client that adds `bytes` to bytesReceived every `everyMs` until `stop()`. */
+function client(transport: Transport, everyMs: number, bytes = 100): { stop(): void } {
+	const timer = setInterval(() => {
+		transport.bytesReceived += bytes;
+	}, everyMs);
+	clients.push(timer);
+	return { stop: () => clearInterval(timer) };
+}
+
+/** Records when each getStats() call happened, per transport. */
+function recordCalls(transports: Transport[]): Map<Transport, number[]> {
+	const calls = new Map<Transport, number[]>();
+	for (const transport of transports) {
+		const times: number[] = [];
+		calls.set(transport, times);
+		const original = transport.getStats.bind(transport);
+		transport.getStats = () => {
+			times.push(performance.now());
+			return original();
+		};
+	}
+	return calls;
+}
+
+/** Advances fake time in 100 ms steps until the watch ends (at most `maxMs`); resolves with its close. */
+async function closeOf(watch: TransportWatch, maxMs = 120_000): Promise<CloseInfo> {
+	for (let waited = 0; watch.state !== 'closed' && waited < maxMs; waited += 100) {
+		await vi.advanceTimersByTimeAsync(100);
+	}
+	expect(watch.state).toBe('closed');
+	return watch.closed;
+}
+
+describe('detection', () => {
+	it('closes a connected transport with `inactive` at the first poll 8 s after the last growth it saw, with that as detectionMs', async () => {
+		const watchdog = setup();
+		const transport = fakeTransport('alice');
+		const watch = connect(watchdog, transport);
+		const media = client(transport, 500);
+		await vi.advanceTimersByTimeAsync(19_750);
+		media.stop(); // last packet at 19.5 s; the poll at 20 s sees it
+		const closes: Array<{ at: number; info: CloseInfo }> = [];
+		watch.on('close', (info) => closes.push({ at: performance.now(), info }));
+		await vi.advanceTimersByTimeAsync(27_999 - 19_750);
+		expect(watch.state).toBe('connected');
+		await vi.advanceTimersByTimeAsync(1);
+		expect(closes).toHaveLength(1);
+		expect(closes[0]?.at).toBe(28_000);
+		expect(closes[0]?.info).toMatchObject({
+			reason: 'inactive',
+			clean: false,
+			closedByWatchdog: true,
+			detectionMs: 8_000,
+		});
+		expect(closes[0]?.info.detail).toMatch(/no sign of life for 8000 ms \(bound 8000 ms, polled every 2000 ms\)/);
+		expect(transport.closed).toBe(true);
+		// Within inactivityTimeoutMs + one poll period of the client's last packet.
+		expect(28_000 - 19_500).toBeLessThanOrEqual(8_000 + 2_000);
+	});
+
+	it('never closes a client that keeps sending, even one check every 2.5 s, over 10 minutes', async () => {
+		const watchdog = setup();
+		const transports = [fakeTransport('a'), fakeTransport('b'), fakeTransport('c')];
+		const watches = transports.map((t) => connect(watchdog, t));
+		client(transports[0] as Transport, 500);
+		client(transports[1] as Transport, 2_500);
+		client(transports[2] as Transport, 5_000); // werift, Firefox: one check every 5 s
+		await vi.advanceTimersByTimeAsync(600_000);
+		expect(watches.map((w) => w.state)).toEqual(['connected', 'connected', 'connected']);
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 3, slowCadence: 1, unjudged: 0 });
+	});
+
+	it('keeps an idle transport that never carried RTP (WebRtcServer) alive on the worker’s consent replies, and closes it when they stop', async () => {
+		const watchdog = setup();
+		const transport = fakeTransport('alice');
+		const watch = connect(watchdog, transport);
+		// bytesReceived never moves (consent not counted on a WebRtcServer); each check adds a reply.
+		const consent = setInterval(() => {
+			transport.counters.bytesSent += 64;
+		}, 2_500);
+		clients.push(consent);
+		await vi.advanceTimersByTimeAsync(120_000);
+		expect(watch.state).toBe('connected');
+		expect(transport.dumpCalls).toBe(0);
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 1, echo: 1, unjudged: 0 });
+		clearInterval(consent);
+		const stoppedAt = performance.now();
+		const info = await closeOf(watch);
+		expect(info.reason).toBe('inactive');
+		expect(performance.now() - stoppedAt).toBeLessThanOrEqual(8_000 + 2 * 2_000);
+		expect(info.detectionMs).toBeGreaterThanOrEqual(8_000);
+	});
+
+	it('closes a silent transport that has producers, even though the worker still sends it RTCP', async () => {
+		const watchdog = setup();
+		const transport = fakeTransport('alice', { producers: 2 });
+		const watch = connect(watchdog, transport);
+		const media = setInterval(() => {
+			transport.bytesReceived += 5_000;
+			transport.counters.rtpBytesReceived += 4_800;
+		}, 500);
+		const rtcp = setInterval(() => {
+			transport.counters.bytesSent += 80; // receiver reports, sent whether the client is there or not
+		}, 1_000);
+		clients.push(media, rtcp);
+		await vi.advanceTimersByTimeAsync(10_000);
+		clearInterval(media);
+		const vanishedAt = performance.now();
+		const info = await closeOf(watch);
+		expect(info.reason).toBe('inactive');
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(8_000 + 2_000);
+		expect(transport.dumpCalls).toBe(1);
+	});
+
+	it('leaves open, reports and logs once a silent transport whose media had ended while the worker keeps sending it RTCP', async () => {
+		const lines: string[] = [];
+		const previousNamespaces = debug.disable();
+		const previousLog = debug.log;
+		debug.enable('mediasoup-watchdog:WARN:Liveness');
+		debug.log = (...args: unknown[]) => lines.push(format(...args));
+		try {
+			const watchdog = setup();
+			const transport = fakeTransport('alice'); // dump(): no producers, no consumers
+			transport.counters.rtpBytesSent = 50_000; // it had consumers once
+			const watch = connect(watchdog, transport);
+			const rtcp = setInterval(() => {
+				transport.counters.bytesSent += 128;
+			}, 5_000);
+			clients.push(rtcp);
+			await vi.advanceTimersByTimeAsync(120_000);
+			expect(watch.state).toBe('connected');
+			expect(transport.dumpCalls).toBe(1);
+			expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 1, echo: 0, unjudged: 1 });
+			const warnings = lines.filter((l) => l.includes(`cannot judge [transportId:${transport.id}`));
+			expect(warnings).toHaveLength(1);
+			expect(warnings[0]).toMatch(/media ended/);
+		} finally {
+			debug.log = previousLog;
+			debug.disable();
+			if (previousNamespaces) debug.enable(previousNamespaces);
+		}
+	});
+});
+
+describe('pacing', () => {
+	it('spreads polls evenly: 10 transports every 2 s are 10 polls 200 ms apart, each transport every 2 s', async () => {
+		const watchdog = setup();
+		const transports = Array.from({ length: 10 }, (_, i) => fakeTransport(`u${i}`));
+		for (const transport of transports) {
+			connect(watchdog, transport);
+			client(transport, 500);
+		}
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(20_000);
+		const all = [...calls.values()].flat().sort((a, b) => a - b);
+		expect(all.length).toBeGreaterThanOrEqual(99);
+		expect(all.length).toBeLessThanOrEqual(100);
+		const gaps = all.slice(1).map((t, i) => t - (all[i] ?? 0));
+		expect(new Set(gaps)).toEqual(new Set([200]));
+		for (const times of calls.values()) {
+			const own = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+			expect(new Set(own)).toEqual(new Set([2_000]));
+		}
+		expect(watchdog.snapshot().liveness).toMatchObject({
+			tracked: 10,
+			requestsPerSecond: 5,
+			pollIntervalMs: 2_000,
+			detectionBoundMs: 10_000,
+		});
+	});
+
+	it('stays within maxStatsRequestsPerSecond in every second with more transports than it allows, and reports the longer bound', async () => {
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 50 } });
+		const transports = Array.from({ length: 500 }, (_, i) => fakeTransport(`u${i}`));
+		for (const transport of transports) {
+			connect(watchdog, transport);
+			client(transport, 1_000);
+		}
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(60_000);
+		const all = [...calls.values()].flat();
+		const perSecond = new Map<number, number>();
+		for (const t of all) perSecond.set(Math.floor(t / 1_000), (perSecond.get(Math.floor(t / 1_000)) ?? 0) + 1);
+		expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(50);
+		expect(all.length).toBeGreaterThanOrEqual(59 * 50);
+		// Each transport every 500 / 50 = 10 s.
+		for (const times of calls.values()) {
+			const own = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+			expect(Math.min(...own)).toBeGreaterThanOrEqual(10_000);
+			expect(Math.max(...own)).toBeLessThanOrEqual(10_020);
+		}
+		expect(watchdog.snapshot().liveness).toMatchObject({
+			tracked: 500,
+			requestsPerSecond: 50,
+			pollIntervalMs: 10_000,
+			detectionBoundMs: 20_000,
+		});
+	});
+
+	it('closes a vanished client within the reported bound when the budget stretches the poll period', async () => {
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 50 } });
+		const transports = Array.from({ length: 500 }, (_, i) => fakeTransport(`u${i}`));
+		const senders = transports.map((transport) => {
+			connect(watchdog, transport);
+			return client(transport, 1_000);
+		});
+		await vi.advanceTimersByTimeAsync(30_000);
+		const watch = watchdog.get((transports[123] as Transport).id) as TransportWatch;
+		senders[123]?.stop();
+		const vanishedAt = performance.now();
+		const bound = watchdog.snapshot().liveness.detectionBoundMs;
+		const info = await closeOf(watch);
+		expect(info.reason).toBe('inactive');
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(bound);
+		expect(watchdog.snapshot().transports.connected).toBe(499);
+	});
+
+	it('logs the effective poll period and detection bound when the load changes', async () => {
+		const lines: string[] = [];
+		const previousNamespaces = debug.disable();
+		const previousLog = debug.log;
+		debug.enable('mediasoup-watchdog:Liveness');
+		debug.log = (...args: unknown[]) => lines.push(format(...args));
+		try {
+			const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 10 } });
+			for (let i = 0; i < 100; i++) connect(watchdog, fakeTransport(`u${i}`));
+			const rates = lines.filter((l) => l.includes('mediasoup-watchdog:Liveness rate() ['));
+			expect(rates[0]).toContain(
+				'rate() [tracked:1, pollIntervalMs:2000, requestsPerSecond:0.5, detectionBoundMs:10000, budgetLimited:false]',
+			);
+			const lastRate = rates.at(-1) ?? '';
+			expect(lastRate).toContain('budgetLimited:true');
+			const logged = Number(/pollIntervalMs:(\d+)/.exec(lastRate)?.[1]);
+			expect(logged).toBeGreaterThanOrEqual(9_000);
+			expect(logged).toBeLessThanOrEqual(10_000);
+			expect(watchdog.snapshot().liveness).toMatchObject({ pollIntervalMs: 10_000, detectionBoundMs: 20_000 });
+		} finally {
+			debug.log = previousLog;
+			debug.disable();
+			if (previousNamespaces) debug.enable(previousNamespaces);
+		}
+	});
+});
+
+describe('what is polled', () => {
+	it('polls no transport that is connecting, disconnected or restarting, and arms no timer for them', async () => {
+		const watchdog = setup({ connectTimeoutMs: Number.POSITIVE_INFINITY, disconnectGraceMs: Number.POSITIVE_INFINITY });
+		const connecting = fakeTransport('a');
+		watchdog.watch(connecting);
+		await vi.advanceTimersByTimeAsync(30_000);
+		expect(connecting.getStatsCalls).toBe(0);
+		expect(vi.getTimerCount()).toBe(0);
+		expect(watchdog.snapshot().liveness.tracked).toBe(0);
+
+		const dropped = fakeTransport('b');
+		const watch = connect(watchdog, dropped);
+		client(dropped, 500);
+		await vi.advanceTimersByTimeAsync(10_000);
+		const polled = dropped.getStatsCalls;
+		expect(polled).toBe(5);
+		dropped.emitIceState('disconnected');
+		expect(watch.state).toBe('disconnected');
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(dropped.getStatsCalls).toBe(polled);
+		expect(watchdog.snapshot().liveness.tracked).toBe(0);
+
+		dropped.emitIceState('completed');
+		expect(watch.state).toBe('connected');
+		await vi.advanceTimersByTimeAsync(4_000);
+		expect(dropped.getStatsCalls).toBe(polled + 2);
+	});
+
+	it('stops polling a transport once its watch ends, and arms no timer when nothing is tracked', async () => {
+		const watchdog = setup({ connectTimeoutMs: Number.POSITIVE_INFINITY });
+		const [a, b] = [fakeTransport('a'), fakeTransport('b')];
+		const [watchA, watchB] = [connect(watchdog, a), connect(watchdog, b)];
+		client(a, 500);
+		client(b, 500);
+		await vi.advanceTimersByTimeAsync(10_000);
+		watchA.close();
+		b.close(); // closed outside the watchdog
+		expect(watchB.closeReason).toBe('transport-closed');
+		const [callsA, callsB] = [a.getStatsCalls, b.getStatsCalls];
+		for (const timer of clients.splice(0)) clearInterval(timer);
+		expect(vi.getTimerCount()).toBe(0);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect([a.getStatsCalls, b.getStatsCalls]).toEqual([callsA, callsB]);
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 0, requestsPerSecond: 0 });
+	});
+
+	it('stops every poll and timer on watchdog.stop(), leaving the transports open', async () => {
+		const watchdog = setup({ connectTimeoutMs: Number.POSITIVE_INFINITY });
+		const transports = [fakeTransport('a'), fakeTransport('b')];
+		for (const transport of transports) connect(watchdog, transport);
+		await vi.advanceTimersByTimeAsync(5_000);
+		watchdog.stop();
+		expect(vi.getTimerCount()).toBe(0);
+		const calls = transports.map((t) => t.getStatsCalls);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(transports.map((t) => t.getStatsCalls)).toEqual(calls);
+		expect(transports.map((t) => t.closed)).toEqual([false, false]);
+	});
+
+	it('polls nothing when inactivityTimeoutMs is Infinity', async () => {
+		const watchdog = setup({ inactivityTimeoutMs: Number.POSITIVE_INFINITY });
+		const transport = fakeTransport('a');
+		connect(watchdog, transport);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(transport.getStatsCalls).toBe(0);
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 0, detectionBoundMs: Number.POSITIVE_INFINITY });
+	});
+
+	it('arms only unref()ed timers', async () => {
+		const spy = vi.spyOn(globalThis, 'setTimeout');
+		const watchdog = setup({ connectTimeoutMs: Number.POSITIVE_INFINITY });
+		connect(watchdog, fakeTransport('a'));
+		await vi.advanceTimersByTimeAsync(10_000);
+		const handles = spy.mock.results.map((r) => r.value as { hasRef(): boolean });
+		expect(handles.length).toBeGreaterThan(0);
+		expect(handles.filter((h) => h.hasRef())).toEqual([]);
+		spy.mockRestore();
+	});
+});
+
+describe('a worker that fails or never answers', () => {
+	it('keeps polling the others when one getStats() never settles, never sends it a second one, and reports it stalled', async () => {
+		const watchdog = setup();
+		const hung = fakeTransport('hung');
+		const healthy = fakeTransport('healthy');
+		const silent = fakeTransport('silent');
+		const watches = [connect(watchdog, hung), connect(watchdog, healthy), connect(watchdog, silent)];
+		client(hung, 500);
+		client(healthy, 500);
+		hung.getStatsImpl = () => new Promise(() => {});
+		await vi.advanceTimersByTimeAsync(STATS_TIMEOUT_MS + 3_000);
+		expect(watchdog.snapshot().liveness).toMatchObject({ stalled: 1, tracked: 3 });
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(hung.getStatsCalls).toBe(1);
+		expect(healthy.getStatsCalls).toBeGreaterThanOrEqual(33);
+		expect(watches.map((w) => w.state)).toEqual(['connected', 'connected', 'closed']);
+		expect(watches[2]?.closeReason).toBe('inactive');
+	});
+
+	it('does not count a getStats() rejected because the transport closed as an error', async () => {
+		const watchdog = setup();
+		const transport = fakeTransport('a');
+		const watch = connect(watchdog, transport);
+		transport.getStatsImpl = async () => {
+			transport.close();
+			throw new FakeInvalidStateError('Transport closed');
+		};
+		await vi.advanceTimersByTimeAsync(2_000);
+		expect(watch.closeReason).toBe('transport-closed');
+		expect(watchdog.snapshot().liveness.statsErrors).toBe(0);
+	});
+
+	it('counts a getStats() failure on an open transport, judges nothing from it and keeps polling', async () => {
+		const watchdog = setup();
+		const transport = fakeTransport('a');
+		const watch = connect(watchdog, transport);
+		client(transport, 500);
+		let failures = 3;
+		const original = transport.getStats.bind(transport);
+		transport.getStats = () => (failures-- > 0 ? Promise.reject(new Error('Channel request timeout')) : original());
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(watch.state).toBe('connected');
+		expect(watchdog.snapshot().liveness.statsErrors).toBe(3);
+		expect(transport.getStatsCalls).toBe(30 - 3);
+	});
+});
