@@ -22,6 +22,13 @@ const logger = new Logger('TransportWatch');
 
 const CONNECT_TIMEOUT = Symbol('connect-timeout');
 const STATS_TIMEOUT_MS = 2_000;
+/**
+ * ICE `'disconnected'` this soon after the tuple change taken for a restart's follow-up means the
+ * change was mediasoup falling back to another tuple while the client's TCP connections closed one
+ * by one (it selects the next tuple, then goes `'disconnected'` when none is left): the restart is
+ * still in progress. Measured with Chromium over ICE-TCP: both notifications within 1 ms.
+ */
+const TUPLE_FALLBACK_MS = 100;
 
 type Listener = (...args: never[]) => void;
 
@@ -60,6 +67,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#restartGeneration = 0;
 	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
 	#iceDownSinceRestart = false;
+	/** When a restart was taken as followed from a tuple change alone (no ICE state event since). */
+	#restartFollowedByTupleAt: number | undefined;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
 	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears. */
 	readonly #statsRequests = new Set<{ clear(): void }>();
@@ -267,7 +276,17 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#onIceState(iceState: string): void {
 		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
 		const live = iceState === 'connected' || iceState === 'completed';
+		const followedByTupleAt = this.#restartFollowedByTupleAt;
+		this.#restartFollowedByTupleAt = undefined;
 		if (iceState === 'disconnected') {
+			if (
+				this.#state === 'connected' &&
+				followedByTupleAt !== undefined &&
+				this.#host.clock.now() - followedByTupleAt <= TUPLE_FALLBACK_MS
+			) {
+				this.#resumeRestart();
+				return;
+			}
 			if (this.#state === 'restarting') this.#iceDownSinceRestart = true;
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
 			this.#disconnectedAt = this.#host.clock.now();
@@ -368,10 +387,35 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#restartFollowed(via: string): void {
 		this.#reconnectTimer.clear();
 		this.#restartBaselineBytes = undefined;
-		const afterMs = this.#host.clock.now() - this.#restartStartedAt;
+		const now = this.#host.clock.now();
+		this.#restartFollowedByTupleAt = via === 'iceselectedtuplechange' ? now : undefined;
+		const afterMs = now - this.#restartStartedAt;
 		logger.debug('restart followed [transportId:%s, via:%s, afterMs:%d]', this.transportId, via, afterMs);
 		this.#setState('connected');
 		this.safeEmit('reconnect', { afterMs, afterRestart: true });
+	}
+
+	/**
+	 * ICE went `'disconnected'` right after the tuple change taken for the restart's follow-up (see
+	 * TUPLE_FALLBACK_MS): that change was mediasoup falling back to another closing tuple, so the
+	 * restart is still in progress. Back to `restarting`, the disconnect grace still suspended, under
+	 * what is left of the deadline of the granted restart. (Its `reconnect` was already emitted.)
+	 */
+	#resumeRestart(): void {
+		const transport = this.#transport;
+		if (!transport) return;
+		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
+		const leftMs = Math.max(0, ms - (this.#host.clock.now() - this.#restartStartedAt));
+		logger.debug(
+			'ICE disconnected right after the tuple change taken for the restart: still restarting [transportId:%s, leftMs:%d]',
+			this.transportId,
+			leftMs,
+		);
+		this.#iceDownSinceRestart = true;
+		this.#restartBaselineBytes = this.#bytesReceived(transport);
+		const generation = this.#restartGeneration;
+		this.#reconnectTimer.arm(leftMs, () => void this.#onRestartDeadline(ms, generation));
+		this.#setState('restarting');
 	}
 
 	/**

@@ -56,14 +56,19 @@ export interface TransportOptions {
 	webRtcServer?: WebRtcServer;
 	enableSctp?: boolean;
 	appData?: Record<string, unknown>;
+	/**
+	 * Listen on TCP only (no UDP candidate): the client must connect over ICE-TCP, and closing
+	 * that TCP connection turns ICE `'disconnected'` at once, even on mediasoup 3.12. Default false.
+	 */
+	tcpOnly?: boolean;
 }
 
-/** A WebRtcTransport on 127.0.0.1, UDP (and TCP) — on its own port or on a WebRtcServer. */
+/** A WebRtcTransport on 127.0.0.1, UDP and TCP (or TCP only) — on its own port or on a WebRtcServer. */
 export function createTestTransport(router: Router, options: TransportOptions = {}): Promise<WebRtcTransport> {
 	const common = {
-		enableUdp: true,
+		enableUdp: !options.tcpOnly,
 		enableTcp: true,
-		preferUdp: true,
+		preferUdp: !options.tcpOnly,
 		enableSctp: options.enableSctp ?? false,
 		appData: options.appData ?? {},
 	};

@@ -54,6 +54,16 @@ export interface ChromiumClientOptions {
 	appData?: Record<string, unknown>;
 	/** The page closes its mediasoup-client transports on `pagehide` (page close → close_notify). */
 	pagehideClose?: boolean;
+	/**
+	 * The server transports listen on TCP only, so Chromium connects over ICE-TCP and a page
+	 * close or kill closes the TCP connection (ICE `'disconnected'` at once). Default false.
+	 */
+	tcpOnly?: boolean;
+	/**
+	 * The ICE candidates the page is given for each server transport, e.g. to route Chromium
+	 * through a TCP proxy the test controls. Default: the transport's own `iceCandidates`.
+	 */
+	iceCandidates?: (transport: WebRtcTransport, direction: Direction) => types.IceCandidate[];
 }
 
 /** Milliseconds spent in each launch step. */
@@ -244,6 +254,7 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 			const transport = await createTestTransport(router, {
 				enableSctp: data,
 				appData: { ...options.appData },
+				tcpOnly: options.tcpOnly ?? false,
 				...(options.webRtcServer ? { webRtcServer: options.webRtcServer } : {}),
 			});
 			if (direction === 'send') sendTransport = transport;
@@ -254,7 +265,7 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 				{
 					id: transport.id,
 					iceParameters: transport.iceParameters,
-					iceCandidates: transport.iceCandidates,
+					iceCandidates: options.iceCandidates?.(transport, direction) ?? transport.iceCandidates,
 					dtlsParameters: transport.dtlsParameters,
 					...(transport.sctpParameters ? { sctpParameters: transport.sctpParameters } : {}),
 				} as PageTransportParameters,
