@@ -1,6 +1,7 @@
-// The scheduler's own CPU per poll, isolated from the worker: the same watchdog on fake
-// transports whose getStats() answers at once (test/helpers/fake-transport.ts), against a bare
-// loop making the same calls at the same rate. What is left is the watchdog's logic.
+// The scheduler's own cost, isolated from the worker: the same watchdog on fake transports
+// (test/helpers/fake-transport.ts) whose getStats() answers at once, against a bare loop making
+// the same calls at the same rate; what is left is the watchdog's logic. Also the heap of a
+// connected watch with liveness off and on, each on fresh transports.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createWatchdog } from '../src/index.js';
@@ -11,20 +12,23 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 export interface LogicResult {
 	readonly transports: number;
-	/** Node heap per connected watch (fake transports), liveness off and on, bytes. */
+	/** Node heap per connected watch on fresh fake transports, liveness off and on, bytes. */
 	readonly heapPerWatch: { readonly livenessOff: number; readonly livenessOn: number };
 	readonly requestsPerSecond: number;
-	/** µs of Node CPU per getStats() call, watchdog and bare. */
+	/** µs of Node CPU per getStats() call: the median of alternated runs, watchdog and bare. */
 	readonly watchdogUsPerCall: number;
 	readonly bareUsPerCall: number;
+	readonly runs: { readonly watchdog: readonly number[]; readonly bare: readonly number[] };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const policy = { iceRestart: { perUser: false }, maxPendingPerUser: Number.POSITIVE_INFINITY } as const;
 
-export async function measureLogic(count: number, requestsPerSecond: number, windowMs: number): Promise<LogicResult> {
-	const transports: FakeWebRtcTransport[] = [];
-	let calls = 0;
-	for (let i = 0; i < count; i++) {
+let calls = 0;
+
+function fakeTransports(count: number): FakeWebRtcTransport[] {
+	return Array.from({ length: count }, () => {
 		const { transport } = createFakeTransport({ dtlsState: 'connected', iceState: 'completed' });
 		const getStats = transport.getStats.bind(transport);
 		transport.getStats = () => {
@@ -32,8 +36,25 @@ export async function measureLogic(count: number, requestsPerSecond: number, win
 			transport.counters.bytesSent += 64; // a consent reply per poll: alive
 			return getStats();
 		};
-		transports.push(transport as unknown as FakeWebRtcTransport);
-	}
+		return transport as unknown as FakeWebRtcTransport;
+	});
+}
+
+function heapPerWatch(count: number, inactivityTimeoutMs: number): number {
+	const transports = fakeTransports(count);
+	gc();
+	const heap0 = process.memoryUsage().heapUsed;
+	const watchdog = createWatchdog({ ...policy, inactivityTimeoutMs });
+	for (const transport of transports) watchdog.watch(transport);
+	gc();
+	const perWatch = (process.memoryUsage().heapUsed - heap0) / count;
+	watchdog.stop();
+	return Math.round(perWatch);
+}
+
+export async function measureLogic(count: number, requestsPerSecond: number, windowMs: number): Promise<LogicResult> {
+	const heap = { livenessOff: heapPerWatch(count, Number.POSITIVE_INFINITY), livenessOn: heapPerWatch(count, 8_000) };
+	const transports = fakeTransports(count);
 	const measure = async (): Promise<number> => {
 		await sleep(1_000);
 		const calls0 = calls;
@@ -42,52 +63,35 @@ export async function measureLogic(count: number, requestsPerSecond: number, win
 		const cpu = process.cpuUsage(cpu0);
 		return (cpu.user + cpu.system) / (calls - calls0);
 	};
-
-	const heapOf = (inactivityTimeoutMs: number): number => {
-		gc();
-		const heap0 = process.memoryUsage().heapUsed;
-		const watchdog = createWatchdog({
-			iceRestart: { perUser: false },
-			maxPendingPerUser: Number.POSITIVE_INFINITY,
-			inactivityTimeoutMs,
-		});
+	const runs = { watchdog: [] as number[], bare: [] as number[] };
+	for (let cycle = 0; cycle < 3; cycle++) {
+		const watchdog = createWatchdog({ ...policy, liveness: { maxStatsRequestsPerSecond: requestsPerSecond } });
 		for (const transport of transports) watchdog.watch(transport);
-		gc();
-		const perWatch = (process.memoryUsage().heapUsed - heap0) / count;
+		runs.watchdog.push(await measure());
 		watchdog.stop();
-		return Math.round(perWatch);
-	};
-	heapOf(8_000); // warm-up: the transports' emitters grow their listener tables once
-	const heapPerWatch = { livenessOff: heapOf(Number.POSITIVE_INFINITY), livenessOn: heapOf(8_000) };
 
-	const watchdog = createWatchdog({
-		iceRestart: { perUser: false },
-		maxPendingPerUser: Number.POSITIVE_INFINITY,
-		liveness: { maxStatsRequestsPerSecond: requestsPerSecond },
-	});
-	for (const transport of transports) watchdog.watch(transport);
-	const watchdogUsPerCall = await measure();
-	watchdog.stop();
-
-	let cursor = 0;
-	let credit = 0;
-	const bare = setInterval(() => {
-		credit += requestsPerSecond / 50;
-		while (credit >= 1) {
-			credit -= 1;
-			(transports[cursor++ % count] as FakeWebRtcTransport).getStats().then(
-				(stats) => stats[0]?.bytesReceived,
-				() => undefined,
-			);
-		}
-	}, 20);
-	const bareUsPerCall = await measure();
-	clearInterval(bare);
+		let cursor = 0;
+		let credit = 0;
+		const bare = setInterval(() => {
+			credit += requestsPerSecond / 50;
+			while (credit >= 1) {
+				credit -= 1;
+				(transports[cursor++ % count] as FakeWebRtcTransport).getStats().then(
+					(stats) => stats[0]?.bytesReceived,
+					() => undefined,
+				);
+			}
+		}, 20);
+		runs.bare.push(await measure());
+		clearInterval(bare);
+	}
+	const round = (us: number): number => Math.round(us * 10) / 10;
 	return {
 		transports: count,
-		heapPerWatch,
+		heapPerWatch: heap,
 		requestsPerSecond,
-		watchdogUsPerCall: Math.round(watchdogUsPerCall * 10) / 10,
-		bareUsPerCall: Math.round(bareUsPerCall * 10) / 10,
+		watchdogUsPerCall: round(median(runs.watchdog)),
+		bareUsPerCall: round(median(runs.bare)),
+		runs: { watchdog: runs.watchdog.map(round), bare: runs.bare.map(round) },
 	};
 }

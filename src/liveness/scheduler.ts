@@ -68,9 +68,11 @@ export class LivenessScheduler {
 	readonly #epoch: number;
 	readonly #timeoutMs: number;
 	readonly #entries = new Map<WatchHandleInternal, Entry>();
-	readonly #pending = new Set<Entry>();
-	/** Transports with a request in flight: never a second one, even across re-tracking. */
-	readonly #busy = new WeakSet<object>();
+	/**
+	 * Requests in flight, by transport: never a second one for a transport, even when its watch
+	 * left `connected` and came back meanwhile. Holds the transport only while its request does.
+	 */
+	readonly #inFlight = new Map<object, Entry>();
 	#cursor: Iterator<Entry> | undefined;
 	#current: Entry | undefined;
 	#timer: TimerHandle | undefined;
@@ -106,7 +108,6 @@ export class LivenessScheduler {
 		if (!entry) return;
 		entry.removed = true;
 		this.#entries.delete(watch);
-		this.#pending.delete(entry);
 		if (this.#current === entry) this.#current = undefined;
 		this.#resize();
 	}
@@ -140,7 +141,7 @@ export class LivenessScheduler {
 		this.#clearTimer();
 		for (const entry of this.#entries.values()) entry.removed = true;
 		this.#entries.clear();
-		this.#pending.clear();
+		this.#inFlight.clear();
 		this.#cursor = undefined;
 		this.#current = undefined;
 		this.#rate = 0;
@@ -241,12 +242,8 @@ export class LivenessScheduler {
 				scans -= 1;
 				const entry = this.#peek();
 				if (!entry) break;
-				const untilDue = entry.polledAt + this.#periodMs - now;
-				// Not due yet (within a tick counts as due: timers fire late, never early).
-				if (entry.pendingSince === NONE && untilDue > MIN_TICK_MS / 2) {
-					untilDueMs = untilDue;
-					break;
-				}
+				// Not due yet (within half a tick counts as due: timers fire late, never early).
+				if (entry.pendingSince === NONE && entry.polledAt + this.#periodMs - now > MIN_TICK_MS / 2) break;
 				this.#advance();
 				if (entry.pendingSince !== NONE) continue;
 				if (this.#poll(entry, now)) {
@@ -254,6 +251,9 @@ export class LivenessScheduler {
 					share -= 1;
 				}
 			}
+			// Wake up when the next one is due, or at the budget's pace if it is overdue already.
+			const next = this.#peek();
+			if (next && next.pendingSince === NONE) untilDueMs = next.polledAt + this.#periodMs - now;
 		} catch (error) {
 			logger.error('tick() failed: %o', error);
 		}
@@ -277,8 +277,13 @@ export class LivenessScheduler {
 	}
 
 	#sweepPending(now: number): void {
-		for (const entry of this.#pending) {
-			if (entry.stalled || now - entry.pendingSince < STATS_TIMEOUT_MS) continue;
+		for (const [transport, entry] of this.#inFlight) {
+			if (entry.removed && (transport as { closed?: boolean }).closed) {
+				// A closed transport whose request never settles: forget it, keep no reference.
+				this.#inFlight.delete(transport);
+				continue;
+			}
+			if (entry.stalled || entry.removed || now - entry.pendingSince < STATS_TIMEOUT_MS) continue;
 			entry.stalled = true;
 			logger.warn(
 				'poll() no answer from the worker [transportId:%s, waitedMs:%d]: not polling it again until it answers',
@@ -293,7 +298,7 @@ export class LivenessScheduler {
 	/** Sends getStats() for `entry`; false when nothing was sent. */
 	#poll(entry: Entry, now: number): boolean {
 		const transport = entry.watch.activeTransport;
-		if (!transport || transport.closed || this.#busy.has(transport)) return false;
+		if (!transport || transport.closed || this.#inFlight.has(transport)) return false;
 		entry.polledAt = now;
 		this.#send(entry, transport, now, transport.getStats, (stats) => {
 			const sample = readSample(stats, now, this.#now());
@@ -319,8 +324,7 @@ export class LivenessScheduler {
 		onValue: (value: unknown) => void,
 	): void {
 		entry.pendingSince = now;
-		this.#busy.add(transport);
-		this.#pending.add(entry);
+		this.#inFlight.set(transport, entry);
 		let request: Promise<unknown>;
 		try {
 			request = method.call(transport);
@@ -346,8 +350,7 @@ export class LivenessScheduler {
 	}
 
 	#settle(entry: Entry, transport: object): void {
-		this.#busy.delete(transport);
-		this.#pending.delete(entry);
+		this.#inFlight.delete(transport);
 		entry.pendingSince = NONE;
 		entry.stalled = false;
 	}

@@ -7,7 +7,7 @@ import debug from 'debug';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CloseInfo, TransportWatch, Watchdog, WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/index.js';
-import { STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
+import { MIN_TICK_MS, STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
 import { createFakeTransport, FakeInvalidStateError, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 
 type Transport = FakeWebRtcTransport<{ userId: string }> & { dump(): Promise<unknown>; dumpCalls: number };
@@ -227,40 +227,75 @@ describe('pacing', () => {
 		});
 	});
 
+	it('keeps polling each transport exactly every period while others come and go, so detection stays at the bound', async () => {
+		const watchdog = setup();
+		const transports: Transport[] = [];
+		const senders: Array<{ stop(): void }> = [];
+		const watches: TransportWatch[] = [];
+		for (const at of [0, 300, 700, 1_100]) {
+			await vi.advanceTimersByTimeAsync(at - performance.now());
+			const transport = fakeTransport(`u${at}`);
+			transports.push(transport);
+			watches.push(connect(watchdog, transport));
+			senders.push(client(transport, 500));
+		}
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(10_000 - performance.now());
+		watches[0]?.close(); // one leaves…
+		await vi.advanceTimersByTimeAsync(2_345);
+		const late = fakeTransport('late'); // …another comes
+		connect(watchdog, late);
+		client(late, 500);
+		await vi.advanceTimersByTimeAsync(20_000 - performance.now());
+		senders[1]?.stop(); // and one vanishes
+		const vanishedAt = performance.now();
+		const info = await closeOf(watches[1] as TransportWatch);
+		expect(info.reason).toBe('inactive');
+		expect(info.detectionMs).toBeGreaterThanOrEqual(8_000);
+		expect(info.detectionMs).toBeLessThanOrEqual(8_000 + MIN_TICK_MS);
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(8_000 + 2_000 + MIN_TICK_MS);
+		for (const transport of transports.slice(2)) {
+			const times = calls.get(transport) ?? [];
+			const own = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+			expect(Math.min(...own)).toBeGreaterThanOrEqual(2_000 - MIN_TICK_MS / 2);
+			expect(Math.max(...own)).toBeLessThanOrEqual(2_000 + MIN_TICK_MS);
+		}
+	});
+
 	it('stays within maxStatsRequestsPerSecond in every second with more transports than it allows, and reports the longer bound', async () => {
-		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 50 } });
-		const transports = Array.from({ length: 500 }, (_, i) => fakeTransport(`u${i}`));
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 25 } });
+		const transports = Array.from({ length: 250 }, (_, i) => fakeTransport(`u${i}`));
 		for (const transport of transports) {
 			connect(watchdog, transport);
-			client(transport, 1_000);
+			client(transport, 2_000);
 		}
 		const calls = recordCalls(transports);
 		await vi.advanceTimersByTimeAsync(60_000);
 		const all = [...calls.values()].flat();
 		const perSecond = new Map<number, number>();
 		for (const t of all) perSecond.set(Math.floor(t / 1_000), (perSecond.get(Math.floor(t / 1_000)) ?? 0) + 1);
-		expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(50);
-		expect(all.length).toBeGreaterThanOrEqual(59 * 50);
-		// Each transport every 500 / 50 = 10 s.
+		expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(25);
+		expect(all.length).toBeGreaterThanOrEqual(59 * 25);
+		// Each transport every 250 / 25 = 10 s.
 		for (const times of calls.values()) {
 			const own = times.slice(1).map((t, i) => t - (times[i] ?? 0));
 			expect(Math.min(...own)).toBeGreaterThanOrEqual(10_000);
-			expect(Math.max(...own)).toBeLessThanOrEqual(10_020);
+			expect(Math.max(...own)).toBeLessThanOrEqual(10_000 + MIN_TICK_MS);
 		}
 		expect(watchdog.snapshot().liveness).toMatchObject({
-			tracked: 500,
-			requestsPerSecond: 50,
+			tracked: 250,
+			requestsPerSecond: 25,
 			pollIntervalMs: 10_000,
 			detectionBoundMs: 20_000,
 		});
 	});
 
 	it('closes a vanished client within the reported bound when the budget stretches the poll period', async () => {
-		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 50 } });
-		const transports = Array.from({ length: 500 }, (_, i) => fakeTransport(`u${i}`));
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 25 } });
+		const transports = Array.from({ length: 250 }, (_, i) => fakeTransport(`u${i}`));
 		const senders = transports.map((transport) => {
 			connect(watchdog, transport);
-			return client(transport, 1_000);
+			return client(transport, 2_000);
 		});
 		await vi.advanceTimersByTimeAsync(30_000);
 		const watch = watchdog.get((transports[123] as Transport).id) as TransportWatch;
@@ -270,7 +305,7 @@ describe('pacing', () => {
 		const info = await closeOf(watch);
 		expect(info.reason).toBe('inactive');
 		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(bound);
-		expect(watchdog.snapshot().transports.connected).toBe(499);
+		expect(watchdog.snapshot().transports.connected).toBe(249);
 	});
 
 	it('logs the effective poll period and detection bound when the load changes', async () => {
