@@ -60,6 +60,14 @@ describe('healthy clients under the default policy', () => {
 			onTransport: (t) => watchAs('receiver recv, consumers paused (WebRtcServer)')(t),
 		});
 		await receiver.waitForConnected();
+		// Let RTP reach it first, so it counts as a transport that carried media (judged on inbound
+		// bytes only), not as one that never did.
+		const receiverTransport = receiver.transport('recv');
+		const rtpDeadline = performance.now() + 10_000;
+		while (((await receiverTransport.getStats())[0]?.rtpBytesSent ?? 0) === 0) {
+			if (performance.now() > rtpDeadline) throw new Error('no RTP reached the receiver within 10 s');
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
 		for (const consumer of receiver.consumers) await consumer.pause();
 		// Chromium with one idle DataChannel, on its own ports and on a WebRtcServer.
 		const dataOwn = await launchChromiumClient(router, {
