@@ -3,7 +3,7 @@
 // `inactive` those the judge finds silent. docs/liveness.md explains the rules and the numbers.
 import type { Clock, TimerHandle } from '../clock.js';
 import { Logger } from '../logger.js';
-import type { WatchableTransport, WatchdogPolicy } from '../types.js';
+import type { WatchableTransport, WatchdogPolicy, WatchdogSnapshot } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
 import { carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
 
@@ -14,27 +14,8 @@ export const MIN_TICK_MS = 20;
 /** A getStats() or dump() not settled after this long marks its transport as stalled. */
 export const STATS_TIMEOUT_MS = 5_000;
 
-/** What `snapshot().liveness` reports. */
-export interface LivenessStats {
-	/** Transports currently polled (connected ones). */
-	readonly tracked: number;
-	/** Worker requests per second the scheduler is sending at the current load. */
-	readonly requestsPerSecond: number;
-	/** Milliseconds between two polls of one transport at the current load. */
-	readonly pollIntervalMs: number;
-	/** Worst case from a client's last packet to its `inactive` close, for a transport judged at `inactivityTimeoutMs`. */
-	readonly detectionBoundMs: number;
-	/** Transports judged with a longer bound because their client is naturally quieter. */
-	readonly slowCadence: number;
-	/** Transports that never carried RTP, judged on the worker's consent replies too (WebRtcServer). */
-	readonly echo: number;
-	/** Transports silent past their bound that cannot be judged right now (see docs/liveness.md). */
-	readonly unjudged: number;
-	/** Transports whose getStats()/dump() has not answered within 5 s. */
-	readonly stalled: number;
-	/** getStats()/dump() failures on open transports since the watchdog started. */
-	readonly statsErrors: number;
-}
+/** What `snapshot().liveness` reports (the public type, one definition). */
+export type LivenessStats = WatchdogSnapshot['liveness'];
 
 /** One tracked transport: its judge plus the scheduler's bookkeeping, in one object. */
 class Entry extends TransportJudge {
