@@ -18,9 +18,11 @@ export interface ListenerErrorEvent {
  * One payload object per event.
  */
 export class SafeEmitter<Events extends EventMap> {
-	readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+	/** Created on the first `on()`: most emitters (one per watch) never get a listener. */
+	#listeners: Map<keyof Events, Set<Listener<never>>> | undefined;
 
 	on<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
+		this.#listeners ??= new Map();
 		let set = this.#listeners.get(event);
 		if (!set) {
 			set = new Set();
@@ -39,26 +41,26 @@ export class SafeEmitter<Events extends EventMap> {
 	}
 
 	off<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
-		const set = this.#listeners.get(event);
-		if (set?.delete(listener as Listener<never>) && set.size === 0) this.#listeners.delete(event);
+		const set = this.#listeners?.get(event);
+		if (set?.delete(listener as Listener<never>) && set.size === 0) this.#listeners?.delete(event);
 		return this;
 	}
 
 	listenerCount(event?: keyof Events & string): number {
-		if (event !== undefined) return this.#listeners.get(event)?.size ?? 0;
+		if (event !== undefined) return this.#listeners?.get(event)?.size ?? 0;
 		let count = 0;
-		for (const set of this.#listeners.values()) count += set.size;
+		for (const set of this.#listeners?.values() ?? []) count += set.size;
 		return count;
 	}
 
 	removeAllListeners(): this {
-		this.#listeners.clear();
+		this.#listeners = undefined;
 		return this;
 	}
 
 	/** Calls every listener of `event`; a throwing listener becomes a `listenererror` event. */
 	protected safeEmit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
-		const set = this.#listeners.get(event);
+		const set = this.#listeners?.get(event);
 		if (!set) return;
 		for (const listener of [...set]) {
 			try {

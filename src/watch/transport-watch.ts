@@ -1,5 +1,5 @@
 import pTimeout from 'p-timeout';
-import type { TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { TimerSlot } from '../clock.js';
 import { SafeEmitter } from '../emitter.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
@@ -20,7 +20,7 @@ import { CLEAN_REASONS } from './reasons.js';
 
 const logger = new Logger('TransportWatch');
 
-const CONNECT_TIMEOUT = Symbol('connect-timeout');
+const noStats = (): [] => [];
 const STATS_TIMEOUT_MS = 2_000;
 /**
  * ICE `'disconnected'` this soon after the tuple change taken for a restart's follow-up means the
@@ -30,7 +30,46 @@ const STATS_TIMEOUT_MS = 2_000;
  */
 const TUPLE_FALLBACK_MS = 100;
 
-type Listener = (...args: never[]) => void;
+/**
+ * p-timeout's timers on a clock, one object per clock rather than one per call (a watch in
+ * `connecting` holds its deadline's for up to `connectTimeoutMs`).
+ */
+const timersByClock = new WeakMap<Clock, { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }>();
+
+function timersOf(clock: Clock): { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } {
+	let timers = timersByClock.get(clock);
+	if (!timers) {
+		timers = {
+			setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
+			clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
+		};
+		timersByClock.set(clock, timers);
+	}
+	return timers;
+}
+
+/**
+ * `pTimeout()` without the stack trace of the TimeoutError it builds up front: with a `fallback`
+ * that error is never thrown, and its captured frames were most of a connecting watch's heap.
+ */
+function pTimeoutWithFallback<T, F>(
+	promise: PromiseLike<T>,
+	milliseconds: number,
+	fallback: () => F,
+	clock: Clock,
+): Promise<T | F> & { clear(): void } {
+	const limit = Error.stackTraceLimit;
+	try {
+		Error.stackTraceLimit = 0;
+	} catch {
+		// A frozen `Error` (--frozen-intrinsics): keep the stack, lose only memory.
+	}
+	try {
+		return pTimeout(promise, { milliseconds, fallback, customTimers: timersOf(clock) });
+	} finally {
+		if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;
+	}
+}
 
 /** Options the watchdog passes when it creates a watch. */
 export interface TransportWatchInit {
@@ -70,25 +109,34 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	/** When a restart was taken as followed from a tuple change alone (no ICE state event since). */
 	#restartFollowedByTupleAt: number | undefined;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
-	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears. */
-	readonly #statsRequests = new Set<{ clear(): void }>();
+	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears (created on first use). */
+	#statsRequests: Set<{ clear(): void }> | undefined;
 	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
 	#externalCloseReason: CloseReason | undefined;
 
 	#connectDeadline: (Promise<unknown> & { clear(): void }) | undefined;
 	#resolveConnected: (() => void) | undefined;
-	readonly #graceTimer: TimerSlot;
-	readonly #reconnectTimer: TimerSlot;
+	/** Created on first arm: most watches never disconnect nor restart. */
+	#graceTimer: TimerSlot | undefined;
+	#reconnectTimer: TimerSlot | undefined;
 
-	readonly #closed: Promise<CloseInfo>;
-	#resolveClosed!: (info: CloseInfo) => void;
+	/** Created on first access of `closed`; settled with `#closeInfo` when the end is announced. */
+	#closed: Promise<CloseInfo> | undefined;
+	#resolveClosed: ((info: CloseInfo) => void) | undefined;
+	#closeInfo: CloseInfo | undefined;
 
-	/** Every listener this watch added, to remove exactly those. */
-	readonly #subscriptions: Array<{
-		source: { off(event: string, listener: Listener): unknown };
-		event: string;
-		listener: Listener;
-	}> = [];
+	/**
+	 * The listeners this watch added, to remove exactly those. Assigned in the constructor, not as
+	 * arrow-function class fields: V8 names those at run time, which gives each its own property
+	 * dictionary (~290 B per listener).
+	 */
+	readonly #onIceStateChange: (iceState: string) => void;
+	readonly #onDtlsStateChange: (dtlsState: string) => void;
+	readonly #onTupleChange: () => void;
+	readonly #onClose: () => void;
+	readonly #onRouterClose: () => void;
+	readonly #onListenServerClose: () => void;
+	#onAbort: (() => void) | undefined;
 
 	constructor(transport: Transport, host: WatchHost, init: TransportWatchInit) {
 		super();
@@ -99,30 +147,26 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#worker = init.worker;
 		this.#signal = init.signal;
 		this.#startedAt = host.clock.now();
-		this.#graceTimer = new TimerSlot(host.clock);
-		this.#reconnectTimer = new TimerSlot(host.clock);
-		this.#closed = new Promise((resolve) => {
-			this.#resolveClosed = resolve;
-		});
-
-		this.#subscribe(transport.observer, 'icestatechange', (iceState: string) => this.#onIceState(iceState));
-		this.#subscribe(transport.observer, 'dtlsstatechange', (dtlsState: string) => this.#onDtlsState(dtlsState));
-		this.#subscribe(transport.observer, 'iceselectedtuplechange', () => this.#onSelectedTupleChange());
-		this.#subscribe(transport.observer, 'close', () => this.#onTransportClosed());
-		this.#subscribe(transport, 'routerclose', () => {
+		this.#onIceStateChange = (iceState) => this.#onIceState(iceState);
+		this.#onDtlsStateChange = (dtlsState) => this.#onDtlsState(dtlsState);
+		this.#onTupleChange = () => this.#onSelectedTupleChange();
+		this.#onClose = () => this.#onTransportClosed();
+		this.#onRouterClose = () => {
 			this.#externalCloseReason = this.#worker?.died ? 'worker-died' : 'router-closed';
-		});
-		this.#subscribe(transport, 'listenserverclose', () => {
+		};
+		this.#onListenServerClose = () => {
 			this.#externalCloseReason = 'listen-server-closed';
-		});
+		};
+
+		transport.observer.on('icestatechange', this.#onIceStateChange);
+		transport.observer.on('dtlsstatechange', this.#onDtlsStateChange);
+		transport.observer.on('iceselectedtuplechange', this.#onTupleChange);
+		transport.observer.on('close', this.#onClose);
+		transport.on('routerclose', this.#onRouterClose);
+		transport.on('listenserverclose', this.#onListenServerClose);
 		if (init.signal) {
-			const onAbort = (): void => this.stop();
-			init.signal.addEventListener('abort', onAbort, { once: true });
-			this.#subscriptions.push({
-				source: { off: (event, listener) => init.signal?.removeEventListener(event, listener as () => void) },
-				event: 'abort',
-				listener: onAbort,
-			});
+			this.#onAbort = (): void => this.stop();
+			init.signal.addEventListener('abort', this.#onAbort, { once: true });
 		}
 		logger.debug(
 			'constructor() [transportId:%s, userId:%s, iceState:%s, dtlsState:%s]',
@@ -183,6 +227,14 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	}
 
 	get closed(): Promise<CloseInfo> {
+		if (!this.#closed) {
+			const info = this.#closeInfo;
+			this.#closed = info
+				? Promise.resolve(info)
+				: new Promise((resolve) => {
+						this.#resolveClosed = resolve;
+					});
+		}
 		return this.#closed;
 	}
 
@@ -219,23 +271,17 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		const connected = new Promise<void>((resolve) => {
 			this.#resolveConnected = resolve;
 		});
-		const clock = this.#host.clock;
-		const deadline = pTimeout(connected, {
-			milliseconds: ms,
-			fallback: () => CONNECT_TIMEOUT,
-			customTimers: {
-				setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
-				clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
-			},
-		});
-		this.#connectDeadline = deadline;
-		deadline.then((result) => {
-			if (result !== CONNECT_TIMEOUT || this.#state !== 'connecting') return;
-			logger.debug('connect deadline reached [transportId:%s, connectTimeoutMs:%d]', this.transportId, ms);
-			this.#end('connect-timeout', {
-				closeTransport: true,
-				detail: `DTLS not connected within ${ms} ms (iceState:${this.#transport?.iceState}, dtlsState:${this.#transport?.dtlsState})`,
-			});
+		// The fallback ends the watch itself (no `.then()` on the deadline: one promise and closure
+		// less per connecting watch). `#end()` does not throw: listeners run in their own try/catch.
+		this.#connectDeadline = pTimeoutWithFallback(connected, ms, () => this.#onConnectDeadline(ms), this.#host.clock);
+	}
+
+	#onConnectDeadline(ms: number): void {
+		if (this.#state !== 'connecting') return;
+		logger.debug('connect deadline reached [transportId:%s, connectTimeoutMs:%d]', this.transportId, ms);
+		this.#end('connect-timeout', {
+			closeTransport: true,
+			detail: `DTLS not connected within ${ms} ms (iceState:${this.#transport?.iceState}, dtlsState:${this.#transport?.dtlsState})`,
 		});
 	}
 
@@ -292,6 +338,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			this.#disconnectedAt = this.#host.clock.now();
 			const graceMs = this.#host.policy.disconnectGraceMs;
 			// Armed before the state change: a `statechange` listener that ends the watch clears it.
+			this.#graceTimer ??= new TimerSlot(this.#host.clock);
 			this.#graceTimer.arm(graceMs, () => {
 				this.#end('ice-disconnected', {
 					closeTransport: true,
@@ -304,7 +351,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			return;
 		}
 		if (live && this.#state === 'disconnected') {
-			this.#graceTimer.clear();
+			this.#graceTimer?.clear();
 			this.#setState('connected');
 			this.safeEmit('reconnect', { afterMs: this.#host.clock.now() - this.#disconnectedAt, afterRestart: false });
 			return;
@@ -374,18 +421,19 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	}
 
 	#enterRestarting(transport: Transport): void {
-		this.#graceTimer.clear();
+		this.#graceTimer?.clear();
 		this.#restartStartedAt = this.#host.clock.now();
 		this.#restartBaselineBytes = this.#bytesReceived(transport);
 		const generation = ++this.#restartGeneration;
 		this.#iceDownSinceRestart = transport.iceState !== 'connected' && transport.iceState !== 'completed';
 		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
+		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
 		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms, generation));
 		this.#setState('restarting');
 	}
 
 	#restartFollowed(via: string): void {
-		this.#reconnectTimer.clear();
+		this.#reconnectTimer?.clear();
 		this.#restartBaselineBytes = undefined;
 		const now = this.#host.clock.now();
 		this.#restartFollowedByTupleAt = via === 'iceselectedtuplechange' ? now : undefined;
@@ -414,6 +462,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#iceDownSinceRestart = true;
 		this.#restartBaselineBytes = this.#bytesReceived(transport);
 		const generation = this.#restartGeneration;
+		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
 		this.#reconnectTimer.arm(leftMs, () => void this.#onRestartDeadline(ms, generation));
 		this.#setState('restarting');
 	}
@@ -440,7 +489,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 					'restart not followed, but the transport is alive on its old credentials [transportId:%s]',
 					this.transportId,
 				);
-				this.#reconnectTimer.clear();
+				this.#reconnectTimer?.clear();
 				this.#setState('connected');
 				return;
 			}
@@ -454,24 +503,17 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */
 	async #bytesReceived(transport: Transport): Promise<number | undefined> {
-		const clock = this.#host.clock;
 		let request: (Promise<ReadonlyArray<{ bytesReceived?: number | undefined }>> & { clear(): void }) | undefined;
 		try {
-			request = pTimeout(transport.getStats(), {
-				milliseconds: STATS_TIMEOUT_MS,
-				fallback: () => [],
-				customTimers: {
-					setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
-					clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
-				},
-			});
+			request = pTimeoutWithFallback(transport.getStats(), STATS_TIMEOUT_MS, noStats, this.#host.clock);
+			this.#statsRequests ??= new Set();
 			this.#statsRequests.add(request);
 			const stats = await request;
 			return stats[0]?.bytesReceived;
 		} catch {
 			return undefined;
 		} finally {
-			if (request) this.#statsRequests.delete(request);
+			if (request) this.#statsRequests?.delete(request);
 		}
 	}
 
@@ -551,12 +593,21 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 		// Release everything first, so closing the transport below cannot re-enter this watch.
 		this.#clearConnectDeadline();
-		this.#graceTimer.clear();
-		this.#reconnectTimer.clear();
+		this.#graceTimer?.clear();
+		this.#reconnectTimer?.clear();
 		this.#restartBaselineBytes = undefined;
-		for (const request of this.#statsRequests) request.clear();
-		this.#statsRequests.clear();
-		for (const { source, event, listener } of this.#subscriptions.splice(0)) source.off(event, listener);
+		if (this.#statsRequests) for (const request of this.#statsRequests) request.clear();
+		this.#statsRequests = undefined;
+		if (transport) {
+			transport.observer.off('icestatechange', this.#onIceStateChange);
+			transport.observer.off('dtlsstatechange', this.#onDtlsStateChange);
+			transport.observer.off('iceselectedtuplechange', this.#onTupleChange);
+			transport.observer.off('close', this.#onClose);
+			transport.off('routerclose', this.#onRouterClose);
+			transport.off('listenserverclose', this.#onListenServerClose);
+		}
+		if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+		this.#onAbort = undefined;
 		this.#transport = undefined;
 		this.#worker = undefined;
 		this.#signal = undefined;
@@ -587,7 +638,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			this.#announceState(from, to);
 			this.#toHost(() => this.#host.ended(this, info));
 			if (reason !== 'stopped') this.safeEmit('close', info);
-			this.#resolveClosed(info);
+			this.#closeInfo = info;
+			this.#resolveClosed?.(info);
+			this.#resolveClosed = undefined;
 			this.removeAllListeners();
 		};
 		// Ended from inside a listener (close()/stop()/closeUser() in a `statechange`, `connect`… of
@@ -597,11 +650,5 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			this.#pendingAnnounce = announce;
 			queueMicrotask(() => this.announceEnd());
 		} else announce();
-	}
-
-	#subscribe(source: object, event: string, listener: Listener): void {
-		const emitter = source as { on(event: string, listener: Listener): unknown; off(event: string, listener: Listener): unknown };
-		emitter.on(event, listener);
-		this.#subscriptions.push({ source: emitter, event, listener });
 	}
 }
