@@ -23,6 +23,7 @@ import type {
 	WatchOptions,
 	WatchState,
 } from './types.js';
+import { userKey } from './user-key.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
 import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
@@ -138,7 +139,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	watchesOf(userId: string | number): TransportWatch[] {
-		return [...(this.#byUser.get(String(userId)) ?? [])] as TransportWatch[];
+		return [...(this.#byUser.get(userKey('watchesOf()', userId)) ?? [])] as TransportWatch[];
 	}
 
 	canCreate(userId: string | number): Promise<boolean> {
@@ -146,19 +147,14 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	closeUser(userId: string | number, detail?: string): number {
-		const watches = this.watchesOf(userId);
+		const watches = [...(this.#byUser.get(userKey('closeUser()', userId)) ?? [])];
 		logger.debug('closeUser() [userId:%s, transports:%d]', userId, watches.length);
 		for (const watch of watches) watch.close(detail);
 		return watches.length;
 	}
 
 	bindSession(userId: string | number, session: SignalingSession, options?: BindSessionOptions): SessionBinding {
-		if ((typeof userId !== 'string' || userId === '') && typeof userId !== 'number') {
-			throw new TypeError(
-				`bindSession() \`userId\` must be a non-empty string or a number, got ${userId === '' ? '""' : typeof userId}`,
-			);
-		}
-		return this.#signaling.bind(String(userId), session, options);
+		return this.#signaling.bind(userKey('bindSession()', userId), session, options);
 	}
 
 	snapshot(): WatchdogSnapshot {

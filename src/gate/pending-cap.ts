@@ -1,6 +1,7 @@
 import { Logger } from '../logger.js';
 import { MAX_TIMER_MS } from '../policy.js';
 import type { WatchdogPolicy, WatchdogStore } from '../types.js';
+import { userKey } from '../user-key.js';
 import type { WatchHandleInternal } from '../watch/host.js';
 
 const logger = new Logger('PendingCap');
@@ -52,12 +53,10 @@ export class PendingCap {
 	 * `onStoreError.pending`; rejects only with a `TypeError` for a `userId` of the wrong type.
 	 */
 	async canCreate(userId: string | number): Promise<boolean> {
-		if (typeof userId !== 'string' && typeof userId !== 'number') {
-			throw new TypeError(`canCreate() \`userId\` must be a string or a number, got ${typeof userId}`);
-		}
+		const key = userKey('canCreate()', userId);
 		if (this.#max === Number.POSITIVE_INFINITY) return true;
 		try {
-			const pending = await this.#store.countPending(String(userId));
+			const pending = await this.#store.countPending(key);
 			const allowed = pending < this.#max;
 			logger.debug('canCreate() [userId:%s, pending:%d, max:%d, allowed:%s]', userId, pending, this.#max, allowed);
 			return allowed;

@@ -91,7 +91,21 @@ describe('canCreate', () => {
 	it('rejects a user id that is neither a string nor a number with a TypeError', async () => {
 		const { watchdog } = setup();
 		await expect(watchdog.canCreate({} as unknown as string)).rejects.toThrow(
-			new TypeError('canCreate() `userId` must be a string or a number, got object'),
+			new TypeError('canCreate() `userId` must be a non-empty string or a number, got object'),
+		);
+		await expect(watchdog.canCreate('')).rejects.toThrow(
+			new TypeError('canCreate() `userId` must be a non-empty string or a number, got ""'),
+		);
+	});
+
+	it('gives closeUser() and watchesOf() the same TypeError, even for an object String() cannot convert', () => {
+		const { watchdog } = setup();
+		const unprintable = { toString: false } as unknown as string;
+		expect(() => watchdog.closeUser(unprintable)).toThrow(
+			new TypeError('closeUser() `userId` must be a non-empty string or a number, got object'),
+		);
+		expect(() => watchdog.watchesOf(unprintable)).toThrow(
+			new TypeError('watchesOf() `userId` must be a non-empty string or a number, got object'),
 		);
 	});
 
