@@ -10,11 +10,26 @@
 export const CADENCE_FACTOR = 3;
 
 /**
- * On a transport with SCTP, reply bytes (what the worker sends that is not RTP: STUN responses,
- * SCTP) count as a sign of life only when the transport was sampled at least this often: the
- * server's own SCTP heartbeats (every ~30 s) must not pass for consent replies.
+ * The longest bound a quiet client can earn: RFC 7675's consent expiry. A client that has sent
+ * nothing for 30 s has lost consent by its own rules and stops sending, so no live transport is
+ * silent longer; and a bound past the worker's ~30 s SCTP heartbeat interval must never be needed.
+ */
+export const MAX_BOUND_MS = 30_000;
+
+/**
+ * On a transport with SCTP, reply bytes that are not whole consent replies (the worker's own SCTP
+ * heartbeats, every ~30 s, maybe with consent replies mixed in) are left unjudged when the
+ * transport was sampled less often than this; sampled this often, a live client soon shows a
+ * growth of whole consent replies alone, so they are not a sign of life.
  */
 export const ECHO_MAX_SAMPLE_INTERVAL_MS = 10_000;
+
+/**
+ * The size of mediasoup's answer to one ICE consent check (a STUN Binding success response with
+ * XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and FINGERPRINT), counted in `bytesSent` as is, without
+ * TCP framing: 64 bytes to an IPv4 client, 76 to an IPv6 one.
+ */
+export const CONSENT_REPLY_BYTES = { ipv4: 64, ipv6: 76 } as const;
 
 /**
  * RTP still moving this long after the client's last sign of life means the transport had live
@@ -36,6 +51,8 @@ export interface LivenessSample {
 	readonly replyBytes: number | undefined;
 	/** RTP bytes received plus sent; undefined when the stats lack them. */
 	readonly mediaBytes: number | undefined;
+	/** The size of one consent reply to the selected tuple's client; absent when no tuple is selected. */
+	readonly consentReplyBytes?: number;
 }
 
 /** What the worker said about the transport's producers and consumers at the start of a silence. */
@@ -63,7 +80,12 @@ export function readSample(stats: unknown, sentAt: number, at: number): Liveness
 	const bytesSent = n('bytesSent');
 	const rtpSent = n('rtpBytesSent');
 	const rtpReceived = n('rtpBytesReceived');
+	const tuple = first.iceSelectedTuple as { remoteIp?: unknown } | undefined;
+	const remoteIp = typeof tuple?.remoteIp === 'string' ? tuple.remoteIp : undefined;
 	return {
+		...(remoteIp === undefined
+			? {}
+			: { consentReplyBytes: remoteIp.includes(':') ? CONSENT_REPLY_BYTES.ipv6 : CONSENT_REPLY_BYTES.ipv4 }),
 		sentAt,
 		at,
 		bytesReceived: first.bytesReceived,
@@ -130,7 +152,7 @@ export class TransportJudge {
 
 	/** The silence after which this transport is judged gone, in milliseconds. */
 	get boundMs(): number {
-		return Math.max(this.#timeoutMs, CADENCE_FACTOR * this.#provenMaxMs);
+		return Math.max(this.#timeoutMs, Math.min(CADENCE_FACTOR * this.#provenMaxMs, MAX_BOUND_MS));
 	}
 
 	/** The longest silence observed while the transport was alive, in milliseconds. */
@@ -157,6 +179,10 @@ export class TransportJudge {
 		const previous = this.#lastBytes;
 		const grewIn = previous !== undefined && sample.bytesReceived !== previous;
 		const grewReply = grew(this.#lastReply, sample.replyBytes);
+		// On SCTP, only a growth of whole consent replies is one: the worker sends SCTP heartbeats of its own.
+		const consentReplies =
+			grewReply &&
+			(!this.#sctp || isWholeConsentReplies((sample.replyBytes ?? 0) - (this.#lastReply ?? 0), sample.consentReplyBytes));
 		const grewMedia = grew(this.#lastMedia, sample.mediaBytes);
 		this.#lastBytes = sample.bytesReceived;
 		this.#lastReply = sample.replyBytes;
@@ -173,8 +199,7 @@ export class TransportJudge {
 			this.#signAt = Math.max(this.#signAt, sample.sentAt);
 			return ALIVE;
 		}
-		const replyIsSign = grewReply && this.echo && (!this.#sctp || interval <= ECHO_MAX_SAMPLE_INTERVAL_MS);
-		if (grewIn || replyIsSign) {
+		if (grewIn || (consentReplies && this.echo)) {
 			this.#sign(sample.sentAt);
 			return ALIVE;
 		}
@@ -202,13 +227,13 @@ export class TransportJudge {
 		// Nothing at all moved since the last sign: no consent replies either.
 		if (this.#replyAt === undefined || this.#replyAt <= this.#signAt) return inactive;
 		if (!this.#carriedMedia && this.#lastReply !== undefined) {
-			// Replies are consent replies (and SCTP): they decide, if sampled often enough.
+			// Whole consent replies were signs of life; what moved since is the worker's own SCTP
+			// traffic, with consent replies mixed in or not. Sampled often, a live client would have
+			// shown consent replies alone by now.
 			if (this.#sctp && interval > ECHO_MAX_SAMPLE_INTERVAL_MS) {
 				return { kind: 'unjudged', reason: "sampled too rarely to tell the worker's consent replies from its SCTP heartbeats" };
 			}
-			const sinceReplyMs = at - this.#replyAt;
-			if (sinceReplyMs < boundMs) return ALIVE;
-			return { kind: 'inactive', silentMs: sinceReplyMs, boundMs, lastSignAt: this.#replyAt };
+			return inactive;
 		}
 		// RTP kept flowing well after the client fell silent: a live client would answer it with RTCP.
 		if (this.#mediaAt !== undefined && this.#mediaAt - this.#signAt > MEDIA_GRACE_MS) return inactive;
@@ -229,6 +254,13 @@ export class TransportJudge {
 		}
 		this.#signAt = at;
 	}
+}
+
+/** Whether a growth of reply bytes is a whole number of consent replies and nothing else. */
+function isWholeConsentReplies(delta: number, replyBytes: number | undefined): boolean {
+	if (delta <= 0) return false;
+	if (replyBytes !== undefined) return delta % replyBytes === 0;
+	return delta % CONSENT_REPLY_BYTES.ipv4 === 0 || delta % CONSENT_REPLY_BYTES.ipv6 === 0;
 }
 
 function grew(last: number | undefined, now: number | undefined): boolean {

@@ -6,13 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import {
 	CADENCE_FACTOR,
+	CONSENT_REPLY_BYTES,
 	carriesMedia,
 	ECHO_MAX_SAMPLE_INTERVAL_MS,
 	type LivenessSample,
+	MAX_BOUND_MS,
 	readSample,
 	TransportJudge,
 	type Verdict,
 } from '../../src/liveness/judge.js';
+
+/** One SCTP HEARTBEAT of the worker's own, as a DTLS record (measured: 93 bytes). */
+const HEARTBEAT_BYTES = 93;
 
 const T = 8_000;
 
@@ -21,6 +26,7 @@ class Feed {
 	bytesReceived = 1_000;
 	replyBytes = 500;
 	mediaBytes = 0;
+	consentReplyBytes: number | undefined = undefined;
 	now = 0;
 	readonly judge: TransportJudge;
 
@@ -36,6 +42,7 @@ class Feed {
 			bytesReceived: this.bytesReceived,
 			replyBytes: this.replyBytes,
 			mediaBytes: this.mediaBytes,
+			...(this.consentReplyBytes === undefined ? {} : { consentReplyBytes: this.consentReplyBytes }),
 		};
 	}
 
@@ -125,27 +132,101 @@ describe('consent replies of a transport that never carried RTP (WebRtcServer)',
 		expect(feed.judge.boundMs).toBe(T);
 	});
 
-	it('judges it gone when the replies stop too', () => {
+	it('judges it gone when the replies stop too, whatever the worker’s own SCTP heartbeats add', () => {
 		const feed = new Feed();
 		idleOnServer(feed, 120_000);
-		const replyAt = feed.judge.lastSignAt;
-		// The client vanishes: no more consent checks, so no more replies; only an SCTP heartbeat at 130 s.
+		expect(feed.judge.lastSignAt).toBe(120_000);
+		// The client vanishes: no more consent checks, so no more replies; only an SCTP heartbeat at 124 s.
 		const verdicts = feed.run(2_000, 200_000, (t) => {
-			if (t === 124_000) feed.replyBytes += 90;
+			if (t === 124_000) feed.replyBytes += HEARTBEAT_BYTES;
 		});
 		const [at, verdict] = last(verdicts);
-		expect(verdict).toEqual({ kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 124_000 });
-		expect(at).toBe(132_000);
-		expect(replyAt).toBeLessThanOrEqual(120_000);
+		expect(verdict).toEqual({ kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 120_000 });
+		expect(at).toBe(128_000);
+	});
+
+	it('never lets the worker’s heartbeats keep a frozen quiet client alive, even one that earned the longest bound', () => {
+		const feed = new Feed();
+		// A client whose consent checks slow down step by step to 20 s apart earns 60 s, capped at the consent expiry.
+		idleOnServer(feed, 40_000);
+		idleOnServer(feed, 84_000, 7_000);
+		idleOnServer(feed, 120_000, 15_000);
+		idleOnServer(feed, 180_000, 20_000);
+		expect(feed.judge.provenSilenceMs).toBeGreaterThan(MAX_BOUND_MS / CADENCE_FACTOR);
+		expect(feed.judge.boundMs).toBe(MAX_BOUND_MS);
+		const lastSign = feed.judge.lastSignAt;
+		// Frozen: the worker's heartbeat every 30 s (each with a retransmission-sized jitter) is all that moves.
+		const verdicts = feed.run(2_000, 400_000, (t) => {
+			if ((t - lastSign) % 30_000 === 4_000) feed.replyBytes += HEARTBEAT_BYTES;
+		});
+		const [at, verdict] = last(verdicts);
+		expect(verdict).toEqual({ kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: lastSign });
+		expect(at).toBe(lastSign + MAX_BOUND_MS);
+	});
+
+	it('keeps a live client alive through samples where a heartbeat hides its consent replies, counting the next clean one', () => {
+		const feed = new Feed();
+		// Consent every 2.5 s; the worker's heartbeat every 30 s, answered by the client's HEARTBEAT-ACK
+		// only from 300 s on (before that, as if the ACK were lost): replies alone must carry it.
+		const verdicts = feed.run(2_000, 600_000, (t) => {
+			const checks = Math.floor(t / 2_500) - Math.floor((t - 2_000) / 2_500);
+			feed.replyBytes += 64 * checks;
+			if (t % 30_000 === 0) {
+				feed.replyBytes += HEARTBEAT_BYTES;
+				if (t >= 300_000) feed.bytesReceived += 80;
+			}
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.now).toBe(600_000);
+		// A hidden reply makes a silence of up to two consent intervals: the bound it earns.
+		expect(feed.judge.boundMs).toBeLessThanOrEqual(CADENCE_FACTOR * 2 * 2_500);
+	});
+
+	it('counts an IPv6 client’s 76-byte replies, and only whole ones, when the sample says which family it is', () => {
+		const feed = new Feed();
+		feed.consentReplyBytes = CONSENT_REPLY_BYTES.ipv6;
+		expect(
+			feed.run(2_000, 60_000, () => (feed.replyBytes += CONSENT_REPLY_BYTES.ipv6)).every(([, v]) => v.kind === 'alive'),
+		).toBe(true);
+		// 64-byte growths are not an IPv6 client's consent replies.
+		const [at, verdict] = last(feed.run(2_000, 120_000, () => (feed.replyBytes += CONSENT_REPLY_BYTES.ipv4)));
+		expect([at, verdict]).toEqual([68_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 60_000 }]);
+	});
+
+	it('counts whole consent replies even when sampled rarely', () => {
+		const feed = new Feed();
+		const period = ECHO_MAX_SAMPLE_INTERVAL_MS + 1;
+		const verdicts = feed.run(period, 30 * period, () => {
+			feed.replyBytes += 64 * 4;
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
 	});
 
 	it('leaves it unjudged when samples are too rare to tell consent replies from the server’s SCTP heartbeats', () => {
 		const feed = new Feed();
 		const period = ECHO_MAX_SAMPLE_INTERVAL_MS + 1;
 		const verdicts = feed.run(period, 10 * period, () => {
-			feed.replyBytes += 64;
+			feed.replyBytes += 64 * 4 + HEARTBEAT_BYTES;
 		});
 		expect(last(verdicts)[1]).toMatchObject({ kind: 'unjudged' });
+	});
+});
+
+describe('the bound a quiet client earns', () => {
+	it('is capped at RFC 7675’s 30 s consent expiry, however long a silence it survived', () => {
+		const feed = new Feed();
+		// A client whose checks slow down step by step to 25 s apart.
+		feed.run(1_000, 200_000, (t) => {
+			const every = t <= 30_000 ? 5_000 : t <= 70_000 ? 7_000 : t <= 150_000 ? 15_000 : 25_000;
+			if (t % every === 0) feed.bytesReceived += 120;
+		});
+		expect(feed.judge.provenSilenceMs).toBe(24_000);
+		expect(feed.judge.boundMs).toBe(MAX_BOUND_MS);
+		const [at, verdict] = last(feed.run(1_000, 300_000));
+		expect([at, verdict]).toEqual([
+			230_000,
+			{ kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 200_000 },
+		]);
 	});
 });
 
@@ -237,6 +318,12 @@ describe('reading mediasoup output', () => {
 			bytesReceived: 5_000,
 			replyBytes: 1_500,
 			mediaBytes: 9_000,
+		});
+		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '127.0.0.1', protocol: 'udp' } }], 1, 2)).toMatchObject({
+			consentReplyBytes: 64,
+		});
+		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '::1', protocol: 'tcp' } }], 1, 2)).toMatchObject({
+			consentReplyBytes: 76,
 		});
 		expect(readSample([{ bytesReceived: 7 }], 1, 2)).toEqual({
 			sentAt: 1,
