@@ -58,6 +58,12 @@ export class SafeEmitter<Events extends EventMap> {
 		return this;
 	}
 
+	/**
+	 * Called once for each listener that throws (of any event, `listenererror` included), before
+	 * the `listenererror` event. A method, not a callback field: no per-instance cost.
+	 */
+	protected listenerThrew(_event: keyof Events & string, _error: unknown): void {}
+
 	/** Calls every listener of `event`; a throwing listener becomes a `listenererror` event. */
 	protected safeEmit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
 		const set = this.#listeners?.get(event);
@@ -67,6 +73,7 @@ export class SafeEmitter<Events extends EventMap> {
 				(listener as Listener<Events[K]>)(payload);
 			} catch (error) {
 				logger.error('safeEmit() listener threw [event:%s]: %o', event, error);
+				this.listenerThrew(event, error);
 				if (event !== 'listenererror') {
 					this.safeEmit('listenererror' as K, { event, error } as Events[K]);
 				}

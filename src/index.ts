@@ -54,6 +54,7 @@ export type {
 	WatchdogPolicyOptions,
 	WatchdogSnapshot,
 	WatchdogStore,
+	WatchListenerErrorEvent,
 	WatchOptions,
 	WatchState,
 	WorkerLike,

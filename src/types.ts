@@ -342,6 +342,18 @@ export interface TransportWatch<Transport extends WatchableTransport<unknown> = 
 	stop(): void;
 }
 
+/**
+ * Payload of the observer's `watchlistenererror`: an app listener on a watch threw. Emitted just
+ * before the watch's own `listenererror` `{ event, error }` for the same error; a throwing
+ * `listenererror` listener of the watch (which the watch only logs) is reported here too.
+ */
+export interface WatchListenerErrorEvent extends ListenerErrorEvent {
+	readonly transportId: string;
+	readonly userId: string | undefined;
+	/** The watch's event whose listener threw. */
+	readonly event: keyof TransportWatchEvents;
+}
+
 /** Events of `watchdog.observer`, for metrics adapters. */
 export interface WatchdogObserverEvents {
 	watch: { readonly transportId: string; readonly userId: string | undefined };
@@ -349,7 +361,10 @@ export interface WatchdogObserverEvents {
 	connect: { readonly transportId: string; readonly timeToConnectMs: number };
 	close: CloseInfo;
 	icerestart: { readonly transportId: string; readonly userId: string | undefined } & IceRestartEvent;
+	/** A listener of the observer itself threw. */
 	listenererror: ListenerErrorEvent;
+	/** A listener the app added on a watch threw (the watch emits its own `listenererror` too). */
+	watchlistenererror: WatchListenerErrorEvent;
 }
 
 /** Counts and summaries returned by `watchdog.snapshot()`. Plain data. */

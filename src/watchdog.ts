@@ -13,6 +13,7 @@ import type {
 	CloseInfo,
 	IceRestartEvent,
 	TransportWatch,
+	TransportWatchEvents,
 	WatchableTransport,
 	Watchdog,
 	WatchdogObserverEvents,
@@ -224,6 +225,12 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			if (info.detectionMs !== null) this.#detection.add(info.detectionMs);
 			this.observer.emit('close', info);
 		}
+	}
+
+	listenerThrew(watch: WatchHandleInternal, event: keyof TransportWatchEvents, error: unknown): void {
+		// The observer's own SafeEmitter catches its listeners: one that throws here becomes the
+		// observer's `listenererror`, never another `watchlistenererror`.
+		this.observer.emit('watchlistenererror', { transportId: watch.transportId, userId: watch.userId, event, error });
 	}
 
 	/* ---------------------------------------------------------------- internals */

@@ -90,12 +90,18 @@ export interface PrometheusMetrics extends Disposable {
  * | `mediasoup_watchdog_liveness_stats_requests_per_second` | gauge | — |
  * | `mediasoup_watchdog_liveness_poll_interval_seconds` | gauge | — |
  * | `mediasoup_watchdog_liveness_detection_bound_seconds` | gauge | — |
+ * | `mediasoup_watchdog_liveness_slow_cadence_transports` | gauge | — |
+ * | `mediasoup_watchdog_liveness_echo_transports` | gauge | — |
+ * | `mediasoup_watchdog_liveness_unjudged_transports` | gauge | — |
+ * | `mediasoup_watchdog_liveness_stalled_transports` | gauge | — |
+ * | `mediasoup_watchdog_liveness_stats_errors_total` | counter | — |
+ * | `mediasoup_watchdog_listener_errors_total` | counter | `source` (watch, observer) |
  *
  * Counters start from the watchdog's totals (`snapshot()`), so they count since the watchdog
- * was created; histograms count from registration. Gauges are read from `snapshot()` at each
- * scrape. Pass several watchdogs (e.g. `watchdogFor(policy)` of each policy) to export their
- * sum: polled transports and request rates add up, poll interval and detection bound take the
- * largest.
+ * was created; histograms and `listener_errors_total` count from registration. Gauges (and
+ * `liveness_stats_errors_total`) are read from `snapshot()` at each scrape. Pass several
+ * watchdogs (e.g. `watchdogFor(policy)` of each policy) to export their sum: counts and request
+ * rates add up, poll interval and detection bound take the largest.
  *
  * @throws {TypeError} on a bad argument.
  * @throws {WatchdogError} when a metric of the same name is already registered.
@@ -183,7 +189,7 @@ export function registerPrometheusMetrics(
 	const polled = new Gauge({
 		...metric,
 		name: `${prefix}liveness_polled_transports`,
-		help: 'Connected transports whose stats the liveness scheduler polls.',
+		help: 'Connected transports whose stats the liveness scheduler polls (summed over watchdogs).',
 		collect() {
 			this.set(sum(snapshot(), (s) => s.liveness.tracked));
 		},
@@ -191,7 +197,7 @@ export function registerPrometheusMetrics(
 	const requestRate = new Gauge({
 		...metric,
 		name: `${prefix}liveness_stats_requests_per_second`,
-		help: 'getStats() requests per second the liveness scheduler currently sends to mediasoup.',
+		help: 'getStats() requests per second the liveness scheduler currently sends to mediasoup (summed over watchdogs).',
 		collect() {
 			this.set(sum(snapshot(), (s) => s.liveness.requestsPerSecond));
 		},
@@ -199,7 +205,7 @@ export function registerPrometheusMetrics(
 	const pollInterval = new Gauge({
 		...metric,
 		name: `${prefix}liveness_poll_interval_seconds`,
-		help: 'Time between two stats polls of one transport at the current load.',
+		help: 'Time between two stats polls of one transport at the current load (the largest over watchdogs).',
 		collect() {
 			this.set(max(snapshot(), (s) => s.liveness.pollIntervalMs) / 1_000);
 		},
@@ -207,10 +213,63 @@ export function registerPrometheusMetrics(
 	const detectionBound = new Gauge({
 		...metric,
 		name: `${prefix}liveness_detection_bound_seconds`,
-		help: 'Worst-case time from a client vanishing to an inactive close at the current load.',
+		help: 'Worst-case time from a client vanishing to an inactive close at the current load, +Inf with liveness off (the largest over watchdogs).',
 		collect() {
 			this.set(max(snapshot(), (s) => s.liveness.detectionBoundMs) / 1_000);
 		},
+	});
+	// One gauge each, not one gauge with a `kind` label: a transport can be in several (a
+	// DataChannel-only client is both `echo` and, at a 5 s consent cadence, `slow_cadence`), so a
+	// sum over such a label would mean nothing.
+	const slowCadence = new Gauge({
+		...metric,
+		name: `${prefix}liveness_slow_cadence_transports`,
+		help: 'Polled transports judged with a bound longer than inactivityTimeoutMs, their client being naturally quieter (summed over watchdogs).',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.slowCadence));
+		},
+	});
+	const echo = new Gauge({
+		...metric,
+		name: `${prefix}liveness_echo_transports`,
+		help: "Polled transports that never carried RTP, kept alive by the worker's consent replies too (summed over watchdogs).",
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.echo));
+		},
+	});
+	const unjudged = new Gauge({
+		...metric,
+		name: `${prefix}liveness_unjudged_transports`,
+		help: 'Polled transports silent past their bound that cannot be judged right now, left open (summed over watchdogs).',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.unjudged));
+		},
+	});
+	const stalled = new Gauge({
+		...metric,
+		name: `${prefix}liveness_stalled_transports`,
+		help: 'Polled transports whose last getStats()/dump() has not answered within 5 s (summed over watchdogs).',
+		collect() {
+			this.set(sum(snapshot(), (s) => s.liveness.stalled));
+		},
+	});
+	// statsErrors only grows: a counter, read at scrape and advanced by the difference.
+	let statsErrorsSeen = 0;
+	const statsErrors = new Counter({
+		...metric,
+		name: `${prefix}liveness_stats_errors${total}`,
+		help: 'getStats()/dump() failures on open transports since the watchdog was created (summed over watchdogs).',
+		collect() {
+			const now = sum(snapshot(), (s) => s.liveness.statsErrors);
+			if (now > statsErrorsSeen) this.inc(now - statsErrorsSeen);
+			statsErrorsSeen = Math.max(statsErrorsSeen, now);
+		},
+	});
+	const listenerErrors = new Counter({
+		...metric,
+		name: `${prefix}listener_errors${total}`,
+		help: 'Listeners that threw, since registration: source="watch" for the app\'s listeners on a watch, source="observer" for observer listeners (summed over watchdogs).',
+		labelNames: ['source'] as const,
 	});
 
 	const metrics = [
@@ -224,6 +283,12 @@ export function registerPrometheusMetrics(
 		requestRate,
 		pollInterval,
 		detectionBound,
+		slowCadence,
+		echo,
+		unjudged,
+		stalled,
+		statsErrors,
+		listenerErrors,
 	] as const;
 	const names = metrics.map((m) => (m as unknown as { name: string }).name);
 	const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
@@ -253,6 +318,9 @@ export function registerPrometheusMetrics(
 		);
 	}
 
+	listenerErrors.inc({ source: 'watch' }, 0);
+	listenerErrors.inc({ source: 'observer' }, 0);
+
 	const listeners: Partial<{ [K in keyof WatchdogObserverEvents]: (payload: WatchdogObserverEvents[K]) => void }> = {
 		connect: ({ timeToConnectMs }) => timeToConnect.observe(timeToConnectMs / 1_000),
 		close: ({ reason, detectionMs }) => {
@@ -263,6 +331,8 @@ export function registerPrometheusMetrics(
 			if (event.outcome === 'granted') restarts.inc({ outcome: 'granted' });
 			else restarts.inc({ outcome: 'denied', reason: event.reason });
 		},
+		watchlistenererror: () => listenerErrors.inc({ source: 'watch' }),
+		listenererror: () => listenerErrors.inc({ source: 'observer' }),
 	};
 
 	const registered: string[] = [];

@@ -4,6 +4,7 @@ import type {
 	CloseInfo,
 	IceRestartDenialReason,
 	IceRestartEvent,
+	TransportWatchEvents,
 	WatchableTransport,
 	WatchdogPolicy,
 	WatchState,
@@ -27,6 +28,8 @@ export interface WatchHost {
 	connected(watch: WatchHandleInternal, timeToConnectMs: number): void;
 	restartDecided(watch: WatchHandleInternal, event: IceRestartEvent): void;
 	ended(watch: WatchHandleInternal, info: CloseInfo): void;
+	/** An app listener on the watch threw while handling `event` (already logged by the watch). */
+	listenerThrew(watch: WatchHandleInternal, event: keyof TransportWatchEvents, error: unknown): void;
 }
 
 /** What the watchdog's parts (liveness, signaling, pending cap) may do with a watch. */

@@ -548,6 +548,14 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		}
 	}
 
+	/**
+	 * An app listener on this watch threw: the watchdog's observer hears of it too
+	 * (`watchlistenererror`). Called only from inside `safeEmit()`, so already counted as delivering.
+	 */
+	protected override listenerThrew(event: keyof TransportWatchEvents & string, error: unknown): void {
+		this.#host.listenerThrew(this, event, error);
+	}
+
 	/** Calls the host, which emits on the watchdog's observer: counts as delivering an event. */
 	#toHost(call: () => void): void {
 		this.#delivering += 1;

@@ -1,7 +1,10 @@
 // The Prometheus exporter against the real thing: a real mediasoup worker, a real werift client
 // (its own process) that connects, a transport that never connects and times out, ICE restarts
-// granted and denied. The text a real prom-client Registry serves holds the expected series with
-// the values those events produced; unregister() leaves the registry empty.
+// granted and denied, an app listener that throws. The text a real prom-client Registry serves
+// holds the expected series with the values those events produced; unregister() leaves the
+// registry empty. Then the liveness scheduler's state: two real werift clients, one left alone
+// (a quiet DataChannel-only client), one whose worker requests are made to fail, hang and answer
+// blank; every liveness series matches snapshot() and what was done, count for count.
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -9,7 +12,7 @@ import {
 	DEFAULT_TIME_TO_CONNECT_BUCKETS,
 	registerPrometheusMetrics,
 } from '../../src/adapters/prometheus.js';
-import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import type { CloseInfo, TransportWatch, Watchdog, WatchdogSnapshot, WatchListenerErrorEvent } from '../../src/index.js';
 import { createWatchdog } from '../../src/index.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
@@ -75,13 +78,19 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 			inactivityTimeoutMs: Number.POSITIVE_INFINITY,
 			iceRestart: { perUser: { limit: 1, windowMs: 60_000 }, reconnectTimeoutMs: 1_000 },
 		});
+		const forwarded: WatchListenerErrorEvent[] = [];
+		watchdog.observer.on('watchlistenererror', (event) => forwarded.push(event));
 		const registry = new Registry();
 		const listenersBefore = watchdog.observer.listenerCount();
 		const exporter = registerPrometheusMetrics(watchdog, { registry });
 
-		// A real client connects a transport.
+		// A real client connects a transport; an app listener of its `connect` throws.
 		const connected = await createTestTransport(router, { enableSctp: true, appData: { userId: 'alice' } });
 		const connectedWatch = watchdog.watch(connected);
+		const appBug = new Error('app bug in a connect listener');
+		connectedWatch.on('connect', () => {
+			throw appBug;
+		});
 		const connectedAt = nextConnect(connectedWatch);
 		const client = await startWeriftClient({ transport: connected, echo: false });
 		await client.waitForConnected();
@@ -97,6 +106,9 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		expect(sample(scrape, 'mediasoup_watchdog_transports{state="connected"}')).toBe(1);
 		expect(sample(scrape, 'mediasoup_watchdog_users')).toBe(2);
 		expect(sample(scrape, 'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="never-connected"}')).toBe(1);
+		expect(forwarded).toEqual([{ transportId: connected.id, userId: 'alice', event: 'connect', error: appBug }]);
+		expect(sample(scrape, 'mediasoup_watchdog_listener_errors_total{source="watch"}')).toBe(1);
+		expect(sample(scrape, 'mediasoup_watchdog_listener_errors_total{source="observer"}')).toBe(0);
 		expectHistogram(scrape, 'mediasoup_watchdog_time_to_connect_seconds', '', DEFAULT_TIME_TO_CONNECT_BUCKETS, [
 			timeToConnectMs / 1_000,
 		]);
@@ -160,4 +172,114 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		expect(await registry.getMetricsAsJSON()).toEqual([]);
 		expect(watchdog.observer.listenerCount()).toBe(listenersBefore);
 	});
+
+	it('exports the liveness scheduler as snapshot() reports it: polled, slow-cadence and echo transports, a stalled and an unjudged one, stats errors', async () => {
+		const { router } = sfu;
+		const pollIntervalMs = 500;
+		watchdog = createWatchdog({ liveness: { pollIntervalMs } }); // inactivityTimeoutMs: 8 s
+		const timeoutMs = watchdog.policy.inactivityTimeoutMs;
+		const registry = new Registry();
+		const exporter = registerPrometheusMetrics(watchdog, { registry });
+
+		// Two real DataChannel-only clients (werift: one consent check every 4–6 s, no RTP).
+		const quiet = await createTestTransport(router, { enableSctp: true, appData: { userId: 'alice' } });
+		const faulty = await createTestTransport(router, { enableSctp: true, appData: { userId: 'bob' } });
+		// The faulty one's worker requests: the first fails, the next hangs until released, then
+		// each answers without stats (no bytesReceived: it cannot be judged).
+		let failures = 1;
+		let release: (() => void) | undefined;
+		let blank = false;
+		faulty.getStats = () => {
+			if (failures-- > 0) return Promise.reject(new Error('injected: Channel request timeout'));
+			if (blank) return Promise.resolve([]);
+			return new Promise((resolve) => {
+				release = () => resolve([]);
+			});
+		};
+		const watches = [watchdog.watch(quiet), watchdog.watch(faulty)];
+		const clients = await Promise.all([
+			startWeriftClient({ transport: quiet, echo: false }),
+			startWeriftClient({ transport: faulty, echo: false }),
+		]);
+		await Promise.all(clients.map((client) => client.waitForConnected()));
+		expect(watches.map((watch) => watch.state)).toEqual(['connected', 'connected']);
+
+		// Until the quiet client has shown a consent gap longer than a third of the timeout (it is then
+		// judged with 3× that gap), and the hung request is older than the stats timeout.
+		const liveness = (): WatchdogSnapshot['liveness'] => watchdog?.snapshot().liveness ?? expect.fail('no watchdog');
+		const deadline = Date.now() + 30_000;
+		while (!(liveness().slowCadence === 1 && liveness().stalled === 1)) {
+			if (Date.now() > deadline) expect.fail(`liveness never settled: ${JSON.stringify(liveness())}`);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+
+		let scrape = samples(await registry.metrics());
+		let snap = liveness();
+		expect(snap).toEqual({
+			tracked: 2,
+			requestsPerSecond: 2 / (pollIntervalMs / 1_000),
+			pollIntervalMs,
+			// whole poll periods covering the timeout, plus one
+			detectionBoundMs: Math.ceil(timeoutMs / pollIntervalMs) * pollIntervalMs + pollIntervalMs,
+			slowCadence: 1, // the quiet client
+			echo: 1, // the quiet client: it never carried RTP; the faulty one never gave a sample
+			unjudged: 0,
+			stalled: 1, // the faulty one's hung request
+			statsErrors: 1, // its failed one
+		});
+		expect(livenessSeries(scrape)).toEqual(exported(snap));
+
+		// The hung request answers, without stats: no longer stalled, not judgeable.
+		blank = true;
+		release?.();
+		while (liveness().unjudged !== 1) {
+			if (Date.now() > deadline) expect.fail(`never unjudged: ${JSON.stringify(liveness())}`);
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		scrape = samples(await registry.metrics());
+		snap = liveness();
+		expect(snap).toMatchObject({ tracked: 2, slowCadence: 1, echo: 1, unjudged: 1, stalled: 0, statsErrors: 1 });
+		expect(livenessSeries(scrape)).toEqual(exported(snap));
+		expect(watches.map((watch) => watch.state)).toEqual(['connected', 'connected']);
+
+		// Both watches end: nothing is polled, and the error counter keeps its count.
+		for (const watch of watches) watch.close();
+		scrape = samples(await registry.metrics());
+		expect(livenessSeries(scrape)).toEqual(exported(liveness()));
+		expect(livenessSeries(scrape)).toMatchObject({
+			polled_transports: 0,
+			stats_requests_per_second: 0,
+			slow_cadence_transports: 0,
+			echo_transports: 0,
+			unjudged_transports: 0,
+			stalled_transports: 0,
+			stats_errors_total: 1,
+		});
+
+		exporter.unregister();
+		expect(await registry.getMetricsAsJSON()).toEqual([]);
+	});
 });
+
+/** The liveness series of a scrape, by name without the prefix. */
+function livenessSeries(scrape: Map<string, number>): Record<string, number> {
+	const prefix = 'mediasoup_watchdog_liveness_';
+	return Object.fromEntries(
+		[...scrape].filter(([series]) => series.startsWith(prefix)).map(([series, value]) => [series.slice(prefix.length), value]),
+	);
+}
+
+/** What the liveness series must read for one watchdog's snapshot (durations in seconds). */
+function exported(liveness: WatchdogSnapshot['liveness']): Record<string, number> {
+	return {
+		polled_transports: liveness.tracked,
+		stats_requests_per_second: liveness.requestsPerSecond,
+		poll_interval_seconds: liveness.pollIntervalMs / 1_000,
+		detection_bound_seconds: liveness.detectionBoundMs / 1_000,
+		slow_cadence_transports: liveness.slowCadence,
+		echo_transports: liveness.echo,
+		unjudged_transports: liveness.unjudged,
+		stalled_transports: liveness.stalled,
+		stats_errors_total: liveness.statsErrors,
+	};
+}

@@ -46,6 +46,12 @@ const NAMES = [
 	'mediasoup_watchdog_liveness_stats_requests_per_second',
 	'mediasoup_watchdog_liveness_poll_interval_seconds',
 	'mediasoup_watchdog_liveness_detection_bound_seconds',
+	'mediasoup_watchdog_liveness_slow_cadence_transports',
+	'mediasoup_watchdog_liveness_echo_transports',
+	'mediasoup_watchdog_liveness_unjudged_transports',
+	'mediasoup_watchdog_liveness_stalled_transports',
+	'mediasoup_watchdog_liveness_stats_errors_total',
+	'mediasoup_watchdog_listener_errors_total',
 ];
 
 describe('registerPrometheusMetrics()', () => {
@@ -64,6 +70,12 @@ describe('registerPrometheusMetrics()', () => {
 			['mediasoup_watchdog_liveness_stats_requests_per_second', 'gauge'],
 			['mediasoup_watchdog_liveness_poll_interval_seconds', 'gauge'],
 			['mediasoup_watchdog_liveness_detection_bound_seconds', 'gauge'],
+			['mediasoup_watchdog_liveness_slow_cadence_transports', 'gauge'],
+			['mediasoup_watchdog_liveness_echo_transports', 'gauge'],
+			['mediasoup_watchdog_liveness_unjudged_transports', 'gauge'],
+			['mediasoup_watchdog_liveness_stalled_transports', 'gauge'],
+			['mediasoup_watchdog_liveness_stats_errors_total', 'counter'],
+			['mediasoup_watchdog_listener_errors_total', 'counter'],
 		]);
 		const scrape = samples(await registry.metrics());
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}')).toBe(0);
