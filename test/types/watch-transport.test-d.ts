@@ -11,6 +11,7 @@ import {
 	definePolicy,
 	type IceParametersLike,
 	type TransportWatch,
+	type TransportWatchEvents,
 	type WatchdogPolicy,
 	type WatchState,
 	watchTransport,
@@ -174,5 +175,18 @@ describe('the handle', () => {
 		expectTypeOf(watch.transport).toEqualTypeOf<ms327.WebRtcTransport<PeerData> | undefined>();
 		// @ts-expect-error a PlainTransport is refused here too
 		watchdog.watch(plain312);
+	});
+
+	it('types the observer events, a watch listener error included', () => {
+		const watchdog = createWatchdog();
+		watchdog.observer.on('watchlistenererror', (event) => {
+			expectTypeOf(event.transportId).toEqualTypeOf<string>();
+			expectTypeOf(event.userId).toEqualTypeOf<string | undefined>();
+			expectTypeOf(event.event).toEqualTypeOf<keyof TransportWatchEvents>();
+			expectTypeOf(event.error).toEqualTypeOf<unknown>();
+		});
+		watchdog.observer.on('close', (info) => expectTypeOf(info.reason).toEqualTypeOf<CloseReason>());
+		// @ts-expect-error no such observer event
+		watchdog.observer.on('watchclose', () => {});
 	});
 });
