@@ -222,7 +222,7 @@ function render(input: {
 			'| | idle | watchdog | bare getStats | naive |',
 			'|---|---|---|---|---|',
 			row('worker requests/s (mean)', (p) => p.requestsPerSecond.toFixed(1)),
-			row('worker requests/s in the busiest second', (p) => p.maxRequestsPerSecond.toFixed(1)),
+			row('most worker requests in any 1 000 ms (sliding)', (p) => String(p.maxRequestsIn1s)),
 			row('Node CPU', (p) => pct(p.nodeCpu)),
 			row('worker CPU', (p) => pct(p.workerCpu)),
 			row('event-loop delay p99', (p) => `${p.eventLoopP99Ms} ms`),
@@ -232,7 +232,7 @@ function render(input: {
 			'',
 			`Watchdog CPU on top of its getStats() calls (watchdog − bare): **${pct(watchdog.nodeCpu - bare.nodeCpu)}** of a core ` +
 				`(runs: watchdog ${cost.runs.watchdog.map((r) => pct(r.nodeCpu)).join(', ')}; bare ${cost.runs.bare.map((r) => pct(r.nodeCpu)).join(', ')}). ` +
-				`Worker load: ${watchdog.requestsPerSecond.toFixed(0)} requests/s, busiest second ${watchdog.maxRequestsPerSecond.toFixed(1)}/s ` +
+				`Worker load: ${watchdog.requestsPerSecond.toFixed(0)} requests/s, at most ${watchdog.maxRequestsIn1s} in any 1 000 ms ` +
 				`(budget ${budget}); worker CPU ${pct(watchdog.workerCpu - idle.workerCpu)} above idle ` +
 				`(naive: ${pct(naive.workerCpu - idle.workerCpu)}). Snapshot: ${JSON.stringify(cost.snapshot)}; ` +
 				`closes during the watchdog runs: ${JSON.stringify(cost.closes)}. The naive check would have closed ` +

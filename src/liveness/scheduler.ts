@@ -14,6 +14,40 @@ export const MIN_TICK_MS = 20;
 /** A getStats() or dump() not settled after this long marks its transport as stalled. */
 export const STATS_TIMEOUT_MS = 5_000;
 
+/** How much of a late timer's delay a tick catches up on, in milliseconds of polls. */
+export const CATCH_UP_MS = 250;
+
+/** The most send times a request window keeps (a budget above this is enforced per shorter window). */
+const MAX_WINDOW_REQUESTS = 4_096;
+
+/**
+ * The send times of the last requests, to hold the budget exactly: never more than `capacity`
+ * requests in any `windowMs` (for a whole-number budget, never more than it in any second, however
+ * late the timers fire). The token bucket paces; this guarantees.
+ */
+class RequestWindow {
+	readonly #times: Float64Array;
+	readonly #windowMs: number;
+	/** The oldest recorded send, the next to be overwritten. */
+	#oldest = 0;
+
+	constructor(perSecond: number) {
+		const capacity = Math.max(1, Math.min(Math.floor(perSecond), MAX_WINDOW_REQUESTS));
+		this.#times = new Float64Array(capacity).fill(Number.NEGATIVE_INFINITY);
+		this.#windowMs = (capacity * 1000) / perSecond;
+	}
+
+	/** Whether one more request may be sent at `now` (ms). */
+	allows(now: number): boolean {
+		return now - (this.#times[this.#oldest] as number) >= this.#windowMs;
+	}
+
+	record(now: number): void {
+		this.#times[this.#oldest] = now;
+		this.#oldest = (this.#oldest + 1) % this.#times.length;
+	}
+}
+
 /** What `snapshot().liveness` reports (the public type, one definition). */
 export type LivenessStats = WatchdogSnapshot['liveness'];
 
@@ -67,6 +101,10 @@ export class LivenessScheduler {
 	#periodMs: number;
 	#loggedPeriodMs = 0;
 	#statsErrors = 0;
+	/** Created with the first tracked transport. */
+	#window: RequestWindow | undefined;
+	/** dump() requests the window did not allow when asked: sent first at the next ticks. */
+	readonly #mediaChecks: Entry[] = [];
 
 	constructor(policy: WatchdogPolicy<never>, clock: Clock) {
 		this.#policy = policy;
@@ -79,6 +117,7 @@ export class LivenessScheduler {
 	/** Starts polling a watch that entered `connected`. */
 	track(watch: WatchHandleInternal): void {
 		if (this.#timeoutMs === Number.POSITIVE_INFINITY || this.#entries.has(watch)) return;
+		this.#window ??= new RequestWindow(this.#policy.liveness.maxStatsRequestsPerSecond);
 		this.#entries.set(watch, new Entry(watch, this.#timeoutMs, this.#now(), hasSctp(watch.activeTransport)));
 		this.#resize();
 	}
@@ -123,6 +162,7 @@ export class LivenessScheduler {
 		for (const entry of this.#entries.values()) entry.removed = true;
 		this.#entries.clear();
 		this.#inFlight.clear();
+		this.#mediaChecks.length = 0;
 		this.#cursor = undefined;
 		this.#current = undefined;
 		this.#rate = 0;
@@ -210,16 +250,19 @@ export class LivenessScheduler {
 		const elapsed = at - this.#lastTickAt;
 		this.#lastTickAt = at;
 		const budgetRate = this.#policy.liveness.maxStatsRequestsPerSecond / 1000;
-		const nominal = Math.max(1, this.#rate * this.#tickMs);
-		// A late timer may catch up one tick, no more: the budget holds over any window.
-		this.#credit = Math.min(this.#credit + elapsed * budgetRate, 2 * Math.max(1, budgetRate * this.#tickMs));
-		let share = Math.min(Math.max(1, Math.round(this.#rate * elapsed)), Math.ceil(2 * nominal));
+		// A late timer (a busy event loop) catches up on up to CATCH_UP_MS of polls, so the pace holds;
+		// the request window keeps any second within the budget all the same.
+		const catchUpMs = Math.min(elapsed, Math.max(this.#tickMs, CATCH_UP_MS));
+		this.#credit = Math.min(this.#credit + elapsed * budgetRate, Math.max(1, budgetRate * Math.max(this.#tickMs, CATCH_UP_MS)));
+		let share = Math.max(1, Math.round(this.#rate * catchUpMs));
 		const now = this.#now();
 		let untilDueMs: number | undefined;
 		try {
 			this.#sweepPending(now);
+			this.#sendMediaChecks(at);
+			const window = this.#window as RequestWindow;
 			let scans = Math.min(this.#entries.size, 4 * share + 8);
-			while (share > 0 && this.#credit >= 1 && scans > 0) {
+			while (share > 0 && this.#credit >= 1 && scans > 0 && window.allows(at)) {
 				scans -= 1;
 				const entry = this.#peek();
 				if (!entry) break;
@@ -306,6 +349,7 @@ export class LivenessScheduler {
 	): void {
 		entry.pendingSince = now;
 		this.#inFlight.set(transport, entry);
+		this.#window?.record(this.#clock.now());
 		let request: Promise<unknown>;
 		try {
 			request = method.call(transport);
@@ -366,11 +410,25 @@ export class LivenessScheduler {
 		}
 	}
 
+	/** Sends the dump() requests the window held back, oldest first, as far as it allows now. */
+	#sendMediaChecks(at: number): void {
+		while (this.#mediaChecks.length > 0 && this.#window?.allows(at)) {
+			const entry = this.#mediaChecks.shift() as Entry;
+			const transport = entry.watch.activeTransport;
+			if (entry.removed || !transport || transport.closed) continue;
+			this.#checkMedia(entry, transport as Dumpable);
+		}
+	}
+
 	/** Asks the worker whether the transport has producers or consumers (one dump(), counted in the budget). */
 	#checkMedia(entry: Entry, transport: Dumpable): void {
 		const dump = transport.dump;
 		if (typeof dump !== 'function' || transport.closed) {
 			this.#apply(entry, transport, { kind: 'unjudged', reason: 'the transport has no dump()' });
+			return;
+		}
+		if (!this.#window?.allows(this.#clock.now())) {
+			this.#mediaChecks.push(entry);
 			return;
 		}
 		this.#credit -= 1; // repaid before the next poll

@@ -5,6 +5,7 @@
 import { format } from 'node:util';
 import debug from 'debug';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Clock } from '../../src/clock.js';
 import type { CloseInfo, TransportWatch, Watchdog, WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/index.js';
 import { MIN_TICK_MS, STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
@@ -288,6 +289,63 @@ describe('pacing', () => {
 			pollIntervalMs: 10_000,
 			detectionBoundMs: 20_000,
 		});
+	});
+
+	it('never sends more than maxStatsRequestsPerSecond in any 1 000 ms, dump() included, however late its timers fire', async () => {
+		// Timers fire up to 300 ms late (a busy event loop), in a seeded pseudo-random pattern.
+		let seed = 7;
+		const lateBy = (): number => {
+			seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+			return (seed % 301) | 0;
+		};
+		const lateClock: Clock = {
+			now: () => performance.now(),
+			setTimeout: (callback, ms) => setTimeout(callback, ms + lateBy()),
+			clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+		};
+		const watchdog = createWatchdog(
+			{ maxPendingPerUser: Number.POSITIVE_INFINITY, liveness: { maxStatsRequestsPerSecond: 25 } },
+			{ clock: lateClock },
+		);
+		watchdogs.push(watchdog);
+		// 200 idle clients, and 50 with producers whose media stops at 20 s: each silence onset asks dump().
+		const idle = Array.from({ length: 200 }, (_, i) => fakeTransport(`idle${i}`));
+		const media = Array.from({ length: 50 }, (_, i) => fakeTransport(`media${i}`, { producers: 1 }));
+		const sent: number[] = [];
+		for (const transport of [...idle, ...media]) {
+			connect(watchdog, transport);
+			const { getStats, dump } = transport;
+			transport.getStats = () => {
+				sent.push(performance.now());
+				return getStats.call(transport);
+			};
+			transport.dump = () => {
+				sent.push(performance.now());
+				return dump.call(transport);
+			};
+		}
+		for (const transport of idle) client(transport, 2_000);
+		const flows = media.map((transport) =>
+			setInterval(() => {
+				transport.bytesReceived += 5_000;
+				transport.counters.rtpBytesReceived += 4_800;
+			}, 500),
+		);
+		clients.push(...flows);
+		await vi.advanceTimersByTimeAsync(20_000);
+		for (const flow of flows) clearInterval(flow);
+		await vi.advanceTimersByTimeAsync(60_000);
+
+		expect(media.reduce((n, t) => n + t.dumpCalls, 0)).toBe(50);
+		let busiest = 0;
+		for (let first = 0, last = 0; last < sent.length; last += 1) {
+			while ((sent[last] as number) - (sent[first] as number) >= 1_000) first += 1;
+			busiest = Math.max(busiest, last - first + 1);
+		}
+		expect(busiest).toBe(25); // the budget is used, and never passed (32 without the request window)
+		// Late timers cost little throughput: a tick catches up on the polls it missed.
+		expect(sent.length).toBeGreaterThanOrEqual(0.8 * 80 * 25);
+		expect(watchdog.snapshot().closes).toEqual({ inactive: 50 });
 	});
 
 	it('closes a vanished client within the reported bound when the budget stretches the poll period', async () => {
