@@ -155,7 +155,7 @@ function checkKeys(bag: Bag, path: string): void {
 		const name = path ? `${path}.${key}` : key;
 		const suggestion = closest(key, known);
 		const hint = suggestion ? `; did you mean \`${path ? `${path}.` : ''}${suggestion}\`?` : '';
-		throw new TypeError(`unknown option \`${name}\`${hint} (valid: ${known.join(', ')})`);
+		throw new TypeError(`unknown option \`${name}\` set to ${describe(bag[key])}${hint} (valid: ${known.join(', ')})`);
 	}
 }
 

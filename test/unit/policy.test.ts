@@ -275,18 +275,18 @@ describe('definePolicy shape errors', () => {
 	});
 
 	it('refuses an unknown option and suggests the closest valid one', () => {
-		for (const [options, unknown, suggestion] of [
-			[{ connectTimeout: 1_000 }, 'connectTimeout', 'connectTimeoutMs'],
-			[{ connecttimeoutms: 1_000 }, 'connecttimeoutms', 'connectTimeoutMs'],
-			[{ disconnectGrace: 1_000 }, 'disconnectGrace', 'disconnectGraceMs'],
-			[{ iceRestart: { reconnectTimeout: 1 } }, 'iceRestart.reconnectTimeout', 'iceRestart.reconnectTimeoutMs'],
-			[{ iceRestart: { perUser: { window: 1 } } }, 'iceRestart.perUser.window', 'iceRestart.perUser.windowMs'],
-			[{ liveness: { pollInterval: 1 } }, 'liveness.pollInterval', 'liveness.pollIntervalMs'],
-			[{ onStoreError: { restarts: 'deny' } }, 'onStoreError.restarts', 'onStoreError.restart'],
+		for (const [options, unknown, value, suggestion] of [
+			[{ connectTimeout: 1_000 }, 'connectTimeout', '1000 (number)', 'connectTimeoutMs'],
+			[{ connecttimeoutms: 1_000 }, 'connecttimeoutms', '1000 (number)', 'connectTimeoutMs'],
+			[{ disconnectGrace: 1_000 }, 'disconnectGrace', '1000 (number)', 'disconnectGraceMs'],
+			[{ iceRestart: { reconnectTimeout: 1 } }, 'iceRestart.reconnectTimeout', '1 (number)', 'iceRestart.reconnectTimeoutMs'],
+			[{ iceRestart: { perUser: { window: 1 } } }, 'iceRestart.perUser.window', '1 (number)', 'iceRestart.perUser.windowMs'],
+			[{ liveness: { pollInterval: 1 } }, 'liveness.pollInterval', '1 (number)', 'liveness.pollIntervalMs'],
+			[{ onStoreError: { restarts: 'deny' } }, 'onStoreError.restarts', '"deny" (string)', 'onStoreError.restart'],
 		] as const) {
 			const error = errorOf(options);
 			expect(error).toBeInstanceOf(TypeError);
-			expect(error.message).toContain(`unknown option \`${unknown}\`; did you mean \`${suggestion}\`?`);
+			expect(error.message).toContain(`unknown option \`${unknown}\` set to ${value}; did you mean \`${suggestion}\`?`);
 		}
 	});
 
@@ -294,7 +294,7 @@ describe('definePolicy shape errors', () => {
 		const error = errorOf({ verbose: true });
 		expect(error).toBeInstanceOf(TypeError);
 		expect(error.message).not.toContain('did you mean');
-		expect(error.message).toContain('unknown option `verbose`');
+		expect(error.message).toContain('unknown option `verbose` set to true (boolean)');
 		expect(error.message).toContain('connectTimeoutMs, disconnectGraceMs');
 	});
 

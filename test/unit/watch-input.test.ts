@@ -172,7 +172,7 @@ describe('the policy argument', () => {
 		const { transport } = createFakeTransport();
 		const error = errorOf(() => watchUnchecked(transport, { connectTimeout: 1_000 }));
 		expect(error).toBeInstanceOf(TypeError);
-		expect(error.message).toContain('unknown option `connectTimeout`; did you mean `connectTimeoutMs`?');
+		expect(error.message).toContain('unknown option `connectTimeout` set to 1000 (number); did you mean `connectTimeoutMs`?');
 		expect(errorOf(() => watchUnchecked(transport, { connectTimeoutMs: -5 }))).toBeInstanceOf(RangeError);
 		expect(errorOf(() => watchUnchecked(transport, null)).message).toBe('`policy` must be an object, got null');
 		expect(transport.watchListenerCount()).toBe(0);
