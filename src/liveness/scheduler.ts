@@ -95,6 +95,8 @@ export class LivenessScheduler {
 	#dueAt = 0;
 	/** Requests the budget allows right now (a token bucket refilled at maxStatsRequestsPerSecond). */
 	#credit = 0;
+	/** Polls the current rate allows right now (fractions carried from tick to tick). */
+	#share = 0;
 	/** Requests per millisecond at the current load. */
 	#rate = 0;
 	#tickMs = 0;
@@ -252,27 +254,34 @@ export class LivenessScheduler {
 		const budgetRate = this.#policy.liveness.maxStatsRequestsPerSecond / 1000;
 		// A late timer (a busy event loop) catches up on up to CATCH_UP_MS of polls, so the pace holds;
 		// the request window keeps any second within the budget all the same.
-		const catchUpMs = Math.min(elapsed, Math.max(this.#tickMs, CATCH_UP_MS));
-		this.#credit = Math.min(this.#credit + elapsed * budgetRate, Math.max(1, budgetRate * Math.max(this.#tickMs, CATCH_UP_MS)));
-		let share = Math.max(1, Math.round(this.#rate * catchUpMs));
+		const catchUpMs = Math.max(this.#tickMs, CATCH_UP_MS);
+		this.#credit = Math.min(this.#credit + elapsed * budgetRate, Math.max(1, budgetRate * catchUpMs));
+		// New transports join at the current rate (fractions carried over), so a crowd that connects
+		// at once is spread over a period; after its first poll, each is polled when due, one
+		// period after the last, whatever else joins or leaves.
+		this.#share = Math.min(this.#share + this.#rate * elapsed, Math.max(1, this.#rate * catchUpMs));
 		const now = this.#now();
 		let untilDueMs: number | undefined;
 		try {
 			this.#sweepPending(now);
 			this.#sendMediaChecks(at);
 			const window = this.#window as RequestWindow;
-			let scans = Math.min(this.#entries.size, 4 * share + 8);
-			while (share > 0 && this.#credit >= 1 && scans > 0 && window.allows(at)) {
+			let scans = Math.min(this.#entries.size, 4 * Math.floor(this.#credit) + 8);
+			while (this.#credit >= 1 && scans > 0 && window.allows(at)) {
 				scans -= 1;
 				const entry = this.#peek();
 				if (!entry) break;
-				// Not due yet (within half a tick counts as due: timers fire late, never early).
-				if (entry.pendingSince === NONE && entry.polledAt + this.#periodMs - now > MIN_TICK_MS / 2) break;
+				const first = entry.polledAt === NEVER;
+				if (first ? this.#share < 1 : entry.pendingSince === NONE && entry.polledAt + this.#periodMs > now) {
+					// Not due yet. Never early, not even by a millisecond: a sample taken early would see
+					// a silence just short of the bound and put off the verdict by a whole period.
+					break;
+				}
 				this.#advance();
 				if (entry.pendingSince !== NONE) continue;
 				if (this.#poll(entry, now)) {
 					this.#credit -= 1;
-					share -= 1;
+					if (first) this.#share -= 1;
 				}
 			}
 			// Wake up when the next one is due, or at the budget's pace if it is overdue already.

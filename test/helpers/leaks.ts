@@ -2,13 +2,15 @@
 //
 //   listenerTotal(transport)      listeners on a transport and its observer (mediasoup's own `@` events left out)
 //   observerListenerTotal(wd)     listeners on a watchdog's observer
-//   ManualClock                   a Clock whose timers fire only on advance(), and which counts them
 //   activeTimeouts()              Node `Timeout` handles alive in this process (a cross-check of real timers)
 //   forceGc() / heapAfterGc()     a full, repeated GC without `--expose-gc` on the command line
 //   watchProcessProblems()        unhandled rejections / uncaught exceptions seen during a block
+//   useProcessProblems()          the same for every test of a file
+//
+// The manual clocks are in manual-clock.ts (SyncManualClock: timers fire only on a synchronous advance()).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Clock, TimerHandle } from '../../src/clock.js';
+import { afterEach, beforeEach } from 'vitest';
 import { listenersOn } from './watch-probes.js';
 
 export { countingClock, listenersOn } from './watch-probes.js';
@@ -23,65 +25,6 @@ export function listenerTotal(transport: { observer: unknown }): number {
 /** Listeners on a watchdog's observer (or any of our SafeEmitters). */
 export function observerListenerTotal(watchdog: { observer: { listenerCount(): number } }): number {
 	return watchdog.observer.listenerCount();
-}
-
-interface ManualTimer {
-	readonly id: number;
-	readonly at: number;
-	readonly callback: () => void;
-}
-
-/**
- * A Clock for exact state-machine tests without vitest's fake timers: time moves only in
- * `advance()`, timers fire in due order (ties in creation order) and may set new timers.
- */
-export class ManualClock implements Clock {
-	#now = 0;
-	#nextId = 1;
-	#created = 0;
-	readonly #timers = new Map<number, ManualTimer>();
-
-	now(): number {
-		return this.#now;
-	}
-
-	setTimeout(callback: () => void, ms: number): TimerHandle {
-		if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`ManualClock.setTimeout() got ${ms} ms`);
-		const timer = { id: this.#nextId++, at: this.#now + ms, callback };
-		this.#timers.set(timer.id, timer);
-		this.#created += 1;
-		return timer.id;
-	}
-
-	clearTimeout(handle: TimerHandle): void {
-		this.#timers.delete(handle as number);
-	}
-
-	/** Timers set and neither fired nor cleared. */
-	pending(): number {
-		return this.#timers.size;
-	}
-
-	/** Timers set so far. */
-	get created(): number {
-		return this.#created;
-	}
-
-	/** Moves time forward by `ms`, firing every timer that falls due on the way. */
-	advance(ms: number): void {
-		const until = this.#now + ms;
-		for (;;) {
-			let next: ManualTimer | undefined;
-			for (const timer of this.#timers.values()) {
-				if (timer.at <= until && (!next || timer.at < next.at || (timer.at === next.at && timer.id < next.id))) next = timer;
-			}
-			if (!next) break;
-			this.#timers.delete(next.id);
-			this.#now = Math.max(this.#now, next.at);
-			next.callback();
-		}
-		this.#now = until;
-	}
 }
 
 /** Node `Timeout` handles alive in this process (ref'd or not), from `process.getActiveResourcesInfo()`. */
@@ -141,6 +84,27 @@ export function watchProcessProblems(): ProcessProblems {
 		dispose() {
 			process.off('unhandledRejection', onProblem);
 			process.off('uncaughtException', onProblem);
+		},
+	};
+}
+
+/**
+ * `watchProcessProblems()` around every test of the file: on in `beforeEach`, disposed in
+ * `afterEach`. Call it before `useMediasoup()` so it also covers the worker's start and close.
+ */
+export function useProcessProblems(): Pick<ProcessProblems, 'seen'> {
+	let problems: ProcessProblems | undefined;
+	beforeEach(() => {
+		problems = watchProcessProblems();
+	});
+	afterEach(() => {
+		problems?.dispose();
+		problems = undefined;
+	});
+	return {
+		get seen() {
+			if (!problems) throw new Error('useProcessProblems() watches only inside a test or its hooks');
+			return problems.seen;
 		},
 	};
 }

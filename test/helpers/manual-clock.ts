@@ -1,34 +1,38 @@
-// Clocks for unit tests that drive time themselves: a ManualClock handed to createWatchdog(), or
-// vitest's fake timers with a Clock that reads them.
+// Clocks for tests that drive time themselves: a ManualClock (or SyncManualClock) handed to
+// createWatchdog(), or vitest's fake timers with a Clock that reads them.
 import { afterEach, beforeEach, vi } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import type { Clock, TimerHandle } from '../../src/clock.js';
 
 interface ManualTimer {
+	readonly id: number;
 	readonly at: number;
 	readonly callback: () => void;
 }
 
 /**
- * A Clock whose time only moves when the test says so. `advance()` fires due timers in order (ties
- * in the order they were set) and lets promise jobs settle after each, so async work a timer
- * starts is done before the next one fires.
+ * What both manual clocks share: time that moves only when the test says so, and timers that fire
+ * in due order (ties in the order they were set) and may set new ones. The subclasses differ only
+ * in how `advance()` walks through them.
  */
-export class ManualClock implements Clock {
+abstract class ManualTime implements Clock {
 	#now = 0;
-	#next = 1;
+	#nextId = 1;
+	#created = 0;
 	readonly #timers = new Map<number, ManualTimer>();
 
 	now(): number {
 		return this.#now;
 	}
 
-	setTimeout(callback: () => void, ms: number): number {
-		const id = this.#next++;
-		this.#timers.set(id, { at: this.#now + ms, callback });
-		return id;
+	setTimeout(callback: () => void, ms: number): TimerHandle {
+		if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`ManualClock.setTimeout() got ${ms} ms`);
+		const timer = { id: this.#nextId++, at: this.#now + ms, callback };
+		this.#timers.set(timer.id, timer);
+		this.#created += 1;
+		return timer.id;
 	}
 
-	clearTimeout(handle: unknown): void {
+	clearTimeout(handle: TimerHandle): void {
 		this.#timers.delete(handle as number);
 	}
 
@@ -37,20 +41,54 @@ export class ManualClock implements Clock {
 		return this.#timers.size;
 	}
 
+	/** Timers set so far. */
+	get created(): number {
+		return this.#created;
+	}
+
+	/** Fires the earliest timer due by `until`, time moved to it; false when none is due. */
+	protected fireNext(until: number): boolean {
+		let next: ManualTimer | undefined;
+		// Map order is the order timers were set, so `<` keeps the first of a tie.
+		for (const timer of this.#timers.values()) if (timer.at <= until && (!next || timer.at < next.at)) next = timer;
+		if (!next) return false;
+		this.#timers.delete(next.id);
+		this.#now = next.at;
+		next.callback();
+		return true;
+	}
+
+	protected moveTo(until: number): void {
+		this.#now = until;
+	}
+}
+
+/**
+ * A Clock whose time only moves when the test says so. `advance()` fires due timers in order and
+ * lets promise jobs settle after each, so async work a timer starts is done before the next one
+ * fires.
+ */
+export class ManualClock extends ManualTime {
 	/** Moves time forward by `ms`, firing due timers in order and letting promises settle after each. */
 	async advance(ms: number): Promise<void> {
-		const target = this.#now + ms;
-		for (;;) {
-			let due: [number, ManualTimer] | undefined;
-			for (const entry of this.#timers) if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
-			if (!due) break;
-			this.#timers.delete(due[0]);
-			this.#now = due[1].at;
-			due[1].callback();
-			await flushPromises();
-		}
-		this.#now = target;
+		const until = this.now() + ms;
+		while (this.fireNext(until)) await flushPromises();
+		this.moveTo(until);
 		await flushPromises();
+	}
+}
+
+/**
+ * Like ManualClock, but `advance()` is synchronous: due timers fire one after another within the
+ * call, and promise jobs they start run only when the test yields. For exact state-machine tests
+ * that decide themselves when jobs run (test/reliability).
+ */
+export class SyncManualClock extends ManualTime {
+	/** Moves time forward by `ms`, firing every timer that falls due on the way. */
+	advance(ms: number): void {
+		const until = this.now() + ms;
+		while (this.fireNext(until));
+		this.moveTo(until);
 	}
 }
 

@@ -1,15 +1,36 @@
-// The vitest fixture for integration tests: a fresh real worker and router per test. Kept apart
-// from mediasoup.ts so the demo and the benchmarks can use those helpers without loading vitest.
+// The vitest fixture for integration tests: a fresh real worker and router per test (and, when
+// asked, a WebRtcServer and a watchdog). Kept apart from mediasoup.ts so the demo and the
+// benchmarks can use those helpers without loading vitest.
 import { afterEach, beforeEach } from 'vitest';
-import { closeWorker, createTestRouter, createTestWorker, type Router, type Worker } from './mediasoup.js';
+import { createWatchdog, type Watchdog, type WatchdogPolicyOptions } from '../../src/index.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestWebRtcServer,
+	createTestWorker,
+	type Router,
+	type WebRtcServer,
+	type Worker,
+} from './mediasoup.js';
 
-/** A worker and its router, as integration tests hold them. */
+/** A worker and its router (and what else the file asked for), as integration tests hold them. */
 export interface MediasoupFixture {
 	worker: Worker;
 	router: Router;
+	/** Only with `useMediasoup({ webRtcServer: true })`. */
+	webRtcServer: WebRtcServer;
+	/** Only with `useMediasoup({ watchdog: policy })`. */
+	watchdog: Watchdog;
 }
 
 export interface UseMediasoupOptions {
+	/** Also a WebRtcServer on the worker (127.0.0.1, UDP and TCP, ports the worker picks), made after the router. */
+	webRtcServer?: boolean;
+	/**
+	 * Also a watchdog with this policy (`{}`: the default policy), made last in `beforeEach` and
+	 * stopped first in `afterEach`, before the clients close.
+	 */
+	watchdog?: WatchdogPolicyOptions;
 	/**
 	 * Run after each test, in order, before the worker is closed: the `closeAll…Clients()` of the
 	 * client harnesses the file launches (test/helpers/chromium, test/helpers/werift). Passed in so
@@ -19,35 +40,47 @@ export interface UseMediasoupOptions {
 }
 
 /**
- * A fresh real worker and router for every test of the file: registers `beforeEach` (worker, then
- * router) and `afterEach` (`closeClients`, then `closeWorker`, which waits for the process to exit).
- * Call it at the top of the file, before its own hooks: its `beforeEach` then runs first and its
- * `afterEach` last (vitest runs after-hooks in reverse order). Read `worker` and `router` inside
- * tests and hooks: outside a test there is none.
+ * A fresh real worker and router for every test of the file: registers `beforeEach` (worker,
+ * router, then the WebRtcServer and the watchdog if asked) and `afterEach` (watchdog `stop()`,
+ * `closeClients`, then `closeWorker`, which waits for the process to exit). Call it at the top of
+ * the file, before its own hooks: its `beforeEach` then runs first and its `afterEach` last (vitest
+ * runs after-hooks in reverse order). Read the fixture's fields inside tests and hooks: outside a
+ * test there are none.
  */
 export function useMediasoup(options: UseMediasoupOptions = {}): Readonly<MediasoupFixture> {
-	let worker: Worker | undefined;
-	let router: Router | undefined;
+	let fixture: Partial<MediasoupFixture> = {};
 	beforeEach(async () => {
-		worker = await createTestWorker();
-		router = await createTestRouter(worker);
+		const worker = await createTestWorker();
+		fixture = { worker };
+		fixture.router = await createTestRouter(worker);
+		if (options.webRtcServer) fixture.webRtcServer = await createTestWebRtcServer(worker);
+		if (options.watchdog) fixture.watchdog = createWatchdog(options.watchdog);
 	});
 	afterEach(async () => {
-		const closing = worker;
-		worker = undefined;
-		router = undefined;
+		const { worker, watchdog } = fixture;
+		fixture = {};
+		watchdog?.stop();
 		for (const closeClients of options.closeClients ?? []) await closeClients();
-		if (closing) await closeWorker(closing);
+		if (worker) await closeWorker(worker);
 	});
-	const missing = (): never => {
-		throw new Error('no mediasoup worker: useMediasoup() gives one only inside a test or its hooks');
+	const get = <K extends keyof MediasoupFixture>(key: K, asked = true): MediasoupFixture[K] => {
+		const value = fixture[key];
+		if (value) return value;
+		if (!asked) throw new Error(`no ${key}: pass \`${key}\` to useMediasoup() for one`);
+		throw new Error(`no mediasoup ${key}: useMediasoup() gives one only inside a test or its hooks`);
 	};
 	return {
 		get worker() {
-			return worker ?? missing();
+			return get('worker');
 		},
 		get router() {
-			return router ?? missing();
+			return get('router');
+		},
+		get webRtcServer() {
+			return get('webRtcServer', options.webRtcServer === true);
+		},
+		get watchdog() {
+			return get('watchdog', options.watchdog !== undefined);
 		},
 	};
 }

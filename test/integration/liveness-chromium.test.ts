@@ -3,19 +3,11 @@
 // under the default policy, with no signaling session bound, the shared liveness scheduler closes
 // every server transport of that client with `inactive` within inactivityTimeoutMs + one poll period
 // of the client's last packet (found by the test's own 100 ms probe of bytesReceived).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, DEFAULT_POLICY, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
 import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcServer,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import type { WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const T = DEFAULT_POLICY.inactivityTimeoutMs;
 const P = DEFAULT_POLICY.liveness.pollIntervalMs;
@@ -26,23 +18,14 @@ const TIMER_SLACK_MS = 100;
 /** The page or the browser may take this long to go quiet after the call that ends it. */
 const TEARDOWN_MS = 1_500;
 
-let worker: Worker;
-let router: Router;
-let webRtcServer: WebRtcServer;
-let watchdog: Watchdog;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	webRtcServer = await createTestWebRtcServer(worker);
-	watchdog = createWatchdog(); // the default policy
+const sfu = useMediasoup({
+	webRtcServer: true,
+	watchdog: {}, // the default policy
+	closeClients: [closeAllChromiumClients],
 });
 
-afterEach(async () => {
+afterEach(() => {
 	for (const p of probes.splice(0)) p.stop();
-	watchdog.stop();
-	await closeAllChromiumClients();
-	await closeWorker(worker);
 });
 
 interface Watched {
@@ -76,11 +59,11 @@ const probes: Array<{ stop: () => void }> = [];
 /** Chromium sending and receiving audio+video, every server transport watched from creation. */
 async function launchWatched(onWebRtcServer: boolean): Promise<{ client: ChromiumClient; watched: Watched[] }> {
 	const watched: Watched[] = [];
-	const client = await launchChromiumClient(router, {
+	const client = await launchChromiumClient(sfu.router, {
 		appData: { userId: `chromium-${onWebRtcServer ? 'server' : 'own-port'}` },
-		...(onWebRtcServer ? { webRtcServer } : {}),
+		...(onWebRtcServer ? { webRtcServer: sfu.webRtcServer } : {}),
 		onTransport: (transport) => {
-			const watch = watchdog.watch(transport, { worker });
+			const watch = sfu.watchdog.watch(transport, { worker: sfu.worker });
 			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 				watch.on('close', (info) => resolve({ at: performance.now(), info }));
 			});
@@ -112,7 +95,7 @@ async function expectInactiveWithinBound(watched: Watched[], vanishedAt: number)
 		// And from the call that made it vanish.
 		expect(at - vanishedAt).toBeLessThanOrEqual(T + P + TEARDOWN_MS);
 	}
-	expect(watchdog.snapshot()).toMatchObject({
+	expect(sfu.watchdog.snapshot()).toMatchObject({
 		transports: { connected: 0 },
 		closes: { inactive: watched.length },
 		liveness: { tracked: 0, unjudged: 0, statsErrors: 0 },

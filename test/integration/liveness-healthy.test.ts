@@ -4,57 +4,40 @@
 // only), Chromium DataChannel-only and idle (own ports: consent counted; WebRtcServer: consent
 // not counted, SCTP every ~30 s), and werift DataChannel-only and idle (own port and WebRtcServer,
 // one consent check every ~5 s). All run side by side in one test to keep the file near 2.5 min.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWatchdog, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { TransportWatch } from '../../src/index.js';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcServer,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
 const HEALTHY_FOR_MS = 125_000;
 
-let worker: Worker;
-let router: Router;
-let webRtcServer: WebRtcServer;
-let watchdog: Watchdog;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	webRtcServer = await createTestWebRtcServer(worker);
-	watchdog = createWatchdog(); // the default policy
-});
-
-afterEach(async () => {
-	watchdog.stop();
-	await Promise.all([closeAllChromiumClients(), closeAllWeriftClients()]);
-	await closeWorker(worker);
+const sfu = useMediasoup({
+	webRtcServer: true,
+	watchdog: {}, // the default policy
+	closeClients: [
+		async () => {
+			await Promise.all([closeAllChromiumClients(), closeAllWeriftClients()]);
+		},
+	],
 });
 
 describe('healthy clients under the default policy', () => {
 	it('keeps every healthy Chromium and werift transport connected for over two minutes, judged and never closed', async () => {
 		const watched = new Map<string, TransportWatch>();
 		const watchAs = (name: string) => (transport: WebRtcTransport) => {
-			watched.set(name, watchdog.watch(transport, { worker, userId: name.split(' ')[0] ?? name }));
+			watched.set(name, sfu.watchdog.watch(transport, { worker: sfu.worker, userId: name.split(' ')[0] ?? name }));
 		};
 
 		// Chromium sending and receiving audio+video on its own ports.
-		const media = await launchChromiumClient(router, {
+		const media = await launchChromiumClient(sfu.router, {
 			onTransport: (t, direction) => watchAs(`media ${direction} (own ports)`)(t),
 		});
 		await media.waitForConnected();
 		// Chromium receive-only on a WebRtcServer, consuming the first one's media, then paused.
-		const receiver = await launchChromiumClient(router, {
-			webRtcServer,
+		const receiver = await launchChromiumClient(sfu.router, {
+			webRtcServer: sfu.webRtcServer,
 			transports: 'recv',
 			consume: media.producers,
 			onTransport: (t) => watchAs('receiver recv, consumers paused (WebRtcServer)')(t),
@@ -70,14 +53,14 @@ describe('healthy clients under the default policy', () => {
 		}
 		for (const consumer of receiver.consumers) await consumer.pause();
 		// Chromium with one idle DataChannel, on its own ports and on a WebRtcServer.
-		const dataOwn = await launchChromiumClient(router, {
+		const dataOwn = await launchChromiumClient(sfu.router, {
 			produce: false,
 			data: true,
 			onTransport: (t, direction) => watchAs(`data ${direction} idle (own ports)`)(t),
 		});
 		await dataOwn.waitForConnected();
-		const dataServer = await launchChromiumClient(router, {
-			webRtcServer,
+		const dataServer = await launchChromiumClient(sfu.router, {
+			webRtcServer: sfu.webRtcServer,
 			produce: false,
 			data: true,
 			onTransport: (t, direction) => watchAs(`data ${direction} idle (WebRtcServer)`)(t),
@@ -88,7 +71,10 @@ describe('healthy clients under the default policy', () => {
 			['werift idle (own port)', false],
 			['werift idle (WebRtcServer)', true],
 		] as const) {
-			const transport = await createTestTransport(router, { enableSctp: true, ...(onServer ? { webRtcServer } : {}) });
+			const transport = await createTestTransport(sfu.router, {
+				enableSctp: true,
+				...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
+			});
 			watchAs(name)(transport);
 			const client = await startWeriftClient({ transport });
 			await client.waitForConnected();
@@ -105,7 +91,7 @@ describe('healthy clients under the default policy', () => {
 			expect(states(), `after ${Math.round((performance.now() - started) / 1000)} s`).toEqual(allConnected);
 		}
 
-		const { liveness, closes, transports } = watchdog.snapshot();
+		const { liveness, closes, transports } = sfu.watchdog.snapshot();
 		expect(closes).toEqual({});
 		expect(transports.connected).toBe(9);
 		// Every transport was polled and none is left unjudged; the six that never carried RTP are

@@ -6,20 +6,11 @@
 // and the peer's SIGCONT afterwards resurrects nothing. The test measures the client's real
 // consent gaps itself (every 200 ms) and holds the learned bound to them: werift's gaps are 4–6 s
 // alone, but were seen at 10 s in a full run.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, DEFAULT_POLICY, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
 import { CADENCE_FACTOR, CONSENT_REPLY_BYTES, MAX_BOUND_MS } from '../../src/liveness/judge.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcServer,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
 const T = DEFAULT_POLICY.inactivityTimeoutMs;
@@ -29,23 +20,14 @@ const TRACE_MS = 200;
 /** Timer lateness on a shared 2-core machine and the signal reaching the child. */
 const MEASUREMENT_SLACK_MS = 250;
 
-let worker: Worker;
-let router: Router;
-let webRtcServer: WebRtcServer;
-let watchdog: Watchdog;
-
-beforeEach(async () => {
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	webRtcServer = await createTestWebRtcServer(worker);
-	watchdog = createWatchdog(); // the default policy
+const sfu = useMediasoup({
+	webRtcServer: true,
+	watchdog: {}, // the default policy
+	closeClients: [closeAllWeriftClients],
 });
 
-afterEach(async () => {
+afterEach(() => {
 	for (const trace of traces) trace.stop();
-	watchdog.stop();
-	await closeAllWeriftClients();
-	await closeWorker(worker);
 });
 
 interface Peer {
@@ -103,8 +85,11 @@ class ConsentTrace {
 }
 
 async function startPeer(name: string, onWebRtcServer: boolean): Promise<Peer> {
-	const transport = await createTestTransport(router, { enableSctp: true, ...(onWebRtcServer ? { webRtcServer } : {}) });
-	const watch = watchdog.watch(transport, { worker, userId: name });
+	const transport = await createTestTransport(sfu.router, {
+		enableSctp: true,
+		...(onWebRtcServer ? { webRtcServer: sfu.webRtcServer } : {}),
+	});
+	const watch = sfu.watchdog.watch(transport, { worker: sfu.worker, userId: name });
 	const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 		watch.on('close', (info) => resolve({ at: performance.now(), info }));
 	});
@@ -125,7 +110,7 @@ async function closedWithin(peers: Peer[], ms: number): Promise<Array<{ at: numb
 				return `${p.name}: ${p.watch.state}, client ${p.client.exited ? 'exited' : 'alive'}, stats ${stats}`;
 			}),
 		);
-		const liveness = JSON.stringify(watchdog.snapshot().liveness);
+		const liveness = JSON.stringify(sfu.watchdog.snapshot().liveness);
 		return new Error(`not all closed ${ms} ms after SIGSTOP:\n${views.join('\n')}\nliveness ${liveness}`);
 	};
 	const late = new Promise<never>((_, reject) => {
@@ -182,15 +167,15 @@ describe('a werift peer frozen with SIGSTOP', () => {
 			expect(peer.watch.state).toBe('closed');
 			expect(peer.watch.closeReason).toBe('inactive');
 			expect(peer.transport.closed).toBe(true);
-			expect(watchdog.get(peer.transport.id)).toBeUndefined();
+			expect(sfu.watchdog.get(peer.transport.id)).toBeUndefined();
 		}
-		expect(watchdog.snapshot()).toMatchObject({
+		expect(sfu.watchdog.snapshot()).toMatchObject({
 			transports: { connected: 0, connecting: 0, disconnected: 0, restarting: 0 },
 			closes: { inactive: 2 },
 			liveness: { tracked: 0 },
 		});
 		// The worker forgot both transports: nothing can bring them back.
-		const dump = (await router.dump()) as { transportIds: string[] };
+		const dump = (await sfu.router.dump()) as { transportIds: string[] };
 		for (const peer of peers) expect(dump.transportIds).not.toContain(peer.transport.id);
 	}, 90_000);
 });

@@ -3,7 +3,7 @@
 // worker, other users untouched), and calling restartIce() in a loop, one by one or all at once,
 // on two DTLS-connected transports (real werift clients) and a never-connected one reaches
 // mediasoup exactly as often as the per-user limit allows.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
 	createWatchdog,
 	type IceRestartDeniedError,
@@ -11,41 +11,20 @@ import {
 	type TransportWatch,
 	type WatchdogPolicyOptions,
 } from '../../src/index.js';
-import { countingClock, flushJobs, type ProcessProblems, watchProcessProblems, within } from '../helpers/leaks.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { countingClock, flushJobs, useProcessProblems, within } from '../helpers/leaks.js';
+import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker;
-let router: Router;
-let problems: ProcessProblems;
-
-beforeEach(async () => {
-	problems = watchProcessProblems();
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	await closeWorker(worker);
-	problems.dispose();
-});
+const problems = useProcessProblems();
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 const MAX_PENDING = 4;
 const ATTEMPTS = 50;
 
 /** Open transports per user, as the worker sees them (the router's dump), by appData.userId. */
 async function openOnWorker(transports: WebRtcTransport[]): Promise<Record<string, number>> {
-	const ids = new Set((await router.dump()).transportIds);
+	const ids = new Set((await sfu.router.dump()).transportIds);
 	const counts: Record<string, number> = {};
 	for (const transport of transports) {
 		if (!ids.has(transport.id)) continue;
@@ -61,30 +40,30 @@ describe('one user creating transports in a loop', () => {
 	it(`never holds more than ${MAX_PENDING} never-connected transports on the worker, one by one or in a burst, while another user is untouched`, async () => {
 		const clock = countingClock();
 		const watchdog = createWatchdog(policy, { clock });
-		const server = await createTestWebRtcServer(worker);
+		const server = await createTestWebRtcServer(sfu.worker);
 		const all: WebRtcTransport[] = [];
-		const honest = await createTestTransport(router, { webRtcServer: server, appData: { userId: 'honest' } });
+		const honest = await createTestTransport(sfu.router, { webRtcServer: server, appData: { userId: 'honest' } });
 		all.push(honest);
-		const honestWatch = watchdog.watch(honest, { worker });
+		const honestWatch = watchdog.watch(honest, { worker: sfu.worker });
 
 		// One by one, never asking canCreate(): each one too many is closed with `pending-limit`.
 		const watches: Array<TransportWatch<WebRtcTransport>> = [];
 		let mostAlive = 0;
 		for (let n = 0; n < ATTEMPTS; n++) {
-			const transport = await createTestTransport(router, { webRtcServer: server, appData: { userId: 'mallory' } });
+			const transport = await createTestTransport(sfu.router, { webRtcServer: server, appData: { userId: 'mallory' } });
 			all.push(transport);
-			watches.push(watchdog.watch(transport, { worker }));
+			watches.push(watchdog.watch(transport, { worker: sfu.worker }));
 			await flushJobs(1);
 			mostAlive = Math.max(mostAlive, (await openOnWorker(all)).mallory ?? 0);
 		}
 		// And in a burst: 50 created at once, watched in one tick.
 		const burst = await Promise.all(
 			Array.from({ length: ATTEMPTS }, () =>
-				createTestTransport(router, { webRtcServer: server, appData: { userId: 'mallory' } }),
+				createTestTransport(sfu.router, { webRtcServer: server, appData: { userId: 'mallory' } }),
 			),
 		);
 		all.push(...burst);
-		watches.push(...burst.map((transport) => watchdog.watch(transport, { worker })));
+		watches.push(...burst.map((transport) => watchdog.watch(transport, { worker: sfu.worker })));
 		await flushJobs(2);
 
 		const reasons: Record<string, number> = {};
@@ -125,8 +104,8 @@ describe('one user creating transports in a loop', () => {
 				refused += 1;
 				continue;
 			}
-			const transport = await createTestTransport(router, { appData: { userId: 'mallory' } });
-			watches.push(watchdog.watch(transport, { worker }));
+			const transport = await createTestTransport(sfu.router, { appData: { userId: 'mallory' } });
+			watches.push(watchdog.watch(transport, { worker: sfu.worker }));
 		}
 		await flushJobs(2);
 		expect(watches).toHaveLength(MAX_PENDING);
@@ -162,17 +141,17 @@ describe('one user calling restartIce() in a loop', () => {
 		};
 		const connected: Array<TransportWatch<WebRtcTransport>> = [];
 		for (let n = 0; n < 2; n++) {
-			const transport = await createTestTransport(router, { enableSctp: true, appData: { userId: 'spammer' } });
+			const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId: 'spammer' } });
 			spy(transport);
-			const watch = watchdog.watch(transport, { worker });
+			const watch = watchdog.watch(transport, { worker: sfu.worker });
 			const client = await startWeriftClient({ transport, echo: false });
 			await client.waitForConnected();
 			expect(watch.state).toBe('connected');
 			connected.push(watch);
 		}
-		const pendingTransport = await createTestTransport(router, { appData: { userId: 'spammer' } });
+		const pendingTransport = await createTestTransport(sfu.router, { appData: { userId: 'spammer' } });
 		spy(pendingTransport);
-		const pending = watchdog.watch(pendingTransport, { worker });
+		const pending = watchdog.watch(pendingTransport, { worker: sfu.worker });
 
 		const outcomes: Record<string, number> = {};
 		const retryAfter: number[] = [];

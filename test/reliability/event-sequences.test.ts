@@ -27,7 +27,8 @@ import {
 	FakeWebRtcTransport,
 	FakeWorker,
 } from '../helpers/fake-transport.js';
-import { flushJobs, listenerTotal, ManualClock, watchProcessProblems } from '../helpers/leaks.js';
+import { flushJobs, listenerTotal, watchProcessProblems } from '../helpers/leaks.js';
+import { SyncManualClock as ManualClock } from '../helpers/manual-clock.js';
 
 /* ------------------------------------------------------------------ input */
 

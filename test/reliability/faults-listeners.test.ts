@@ -4,43 +4,16 @@
 // mediasoup's `observer.close` calling back into the watchdog. Each watch ends once, with one
 // reason, in order; `closed` settles; nothing of the watchdog is left on the transport; no timer is
 // left; no unhandled rejection or uncaught exception.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CloseInfo, createWatchdog, type TransportWatch, type WatchdogPolicyOptions } from '../../src/index.js';
-import {
-	countingClock,
-	listenerDiff,
-	listenersOn,
-	type ProcessProblems,
-	watchProcessProblems,
-	within,
-} from '../helpers/leaks.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { recordEvents } from '../helpers/watch-events.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker;
-let router: Router;
-let problems: ProcessProblems;
-
-beforeEach(async () => {
-	problems = watchProcessProblems();
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	await closeWorker(worker);
-	problems.dispose();
-});
+const problems = useProcessProblems();
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 const POLICY: WatchdogPolicyOptions = {
 	connectTimeoutMs: 10_000,
@@ -60,9 +33,9 @@ async function withWerift(
 	userId: string,
 	arm: (watch: TransportWatch<WebRtcTransport>, transport: WebRtcTransport) => void = () => {},
 ) {
-	const transport = await createTestTransport(router, { enableSctp: true, appData: { userId } });
+	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId } });
 	const before = listenersOn(transport);
-	const watch = watchdog.watch(transport, { worker });
+	const watch = watchdog.watch(transport, { worker: sfu.worker });
 	const events = recordEvents(watch);
 	arm(watch, transport);
 	const withWatch = listenersOn(transport);
@@ -226,9 +199,9 @@ describe('endings that race', () => {
 	it('close(), stop(), closeUser(), watchdog.stop() and transport.close() in one tick on 12 watches: the first wins, once', async () => {
 		const { clock, watchdog } = setup({ ...POLICY, maxPendingPerUser: Number.POSITIVE_INFINITY });
 		const transports = await Promise.all(
-			Array.from({ length: 12 }, (_, n) => createTestTransport(router, { appData: { userId: `racer-${n % 3}` } })),
+			Array.from({ length: 12 }, (_, n) => createTestTransport(sfu.router, { appData: { userId: `racer-${n % 3}` } })),
 		);
-		const watches = transports.map((transport) => watchdog.watch(transport, { worker }));
+		const watches = transports.map((transport) => watchdog.watch(transport, { worker: sfu.worker }));
 		const logs = watches.map((watch) => recordEvents(watch));
 		const endings = [
 			(n: number) => watches[n]?.close('first'),
@@ -266,11 +239,11 @@ describe('endings that race', () => {
 		const observerCloses: string[] = [];
 		watchdog.observer.on('close', ({ transportId }) => observerCloses.push(transportId));
 		const transports = await Promise.all(
-			Array.from({ length: 6 }, () => createTestTransport(router, { appData: { userId: 'peer' } })),
+			Array.from({ length: 6 }, () => createTestTransport(sfu.router, { appData: { userId: 'peer' } })),
 		);
-		const watches = transports.map((transport) => watchdog.watch(transport, { worker }));
+		const watches = transports.map((transport) => watchdog.watch(transport, { worker: sfu.worker }));
 		for (const transport of transports) transport.observer.on('close', () => watchdog.closeUser('peer', 'peer cleanup'));
-		router.close();
+		sfu.router.close();
 		const infos = await within(Promise.all(watches.map((watch) => watch.closed)), 5_000, 'all closed');
 		// The first transport the router closes is recorded as such; the app's cleanup closes the rest first.
 		expect(infos.map((info) => info.reason)).toEqual(['router-closed', 'app', 'app', 'app', 'app', 'app']);

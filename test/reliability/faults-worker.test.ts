@@ -3,7 +3,7 @@
 // mediasoup's own restartIce() request is; the router closed during restartIce(). Each watch ends
 // once with the reason that fits, `closed` settles, no timer and no listener of the watchdog is
 // left, and no unhandled rejection or uncaught exception reaches the process.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
 	createWatchdog,
 	isIceRestartDeniedError,
@@ -11,42 +11,14 @@ import {
 	type WatchdogPolicyOptions,
 	type WatchOptions,
 } from '../../src/index.js';
-import {
-	countingClock,
-	listenerDiff,
-	listenersOn,
-	type ProcessProblems,
-	watchProcessProblems,
-	within,
-} from '../helpers/leaks.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
+import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
-let worker: Worker;
-let router: Router;
-let problems: ProcessProblems;
-
-beforeEach(async () => {
-	problems = watchProcessProblems();
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-});
-
-afterEach(async () => {
-	await closeAllWeriftClients();
-	await closeWorker(worker);
-	problems.dispose();
-});
+const problems = useProcessProblems();
+const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
 interface Watched {
 	readonly transport: WebRtcTransport;
@@ -61,7 +33,7 @@ interface Watched {
 function harness(policy: WatchdogPolicyOptions) {
 	const clock = countingClock();
 	const watchdog = createWatchdog(policy, { clock });
-	const watch = (transport: WebRtcTransport, options: WatchOptions = { worker }): Watched => {
+	const watch = (transport: WebRtcTransport, options: WatchOptions = { worker: sfu.worker }): Watched => {
 		const before = listenersOn(transport);
 		const w = watchdog.watch(transport, options);
 		const own = listenerDiff(listenersOn(transport), before);
@@ -86,12 +58,12 @@ async function expectEndedOnce(watched: Watched, reason: string, extraListeners:
 }
 
 const kill = (): void => {
-	process.kill(worker.pid, 'SIGKILL');
+	process.kill(sfu.worker.pid, 'SIGKILL');
 };
 
 /** A transport connected by a real werift client (data-only, its own port). */
 async function connectedByWerift(watch: (transport: WebRtcTransport) => Watched, userId: string) {
-	const transport = await createTestTransport(router, { enableSctp: true, appData: { userId } });
+	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId } });
 	const watched = watch(transport);
 	const beforeClient = listenersOn(transport);
 	const client = await startWeriftClient({ transport, echo: false });
@@ -103,15 +75,15 @@ async function connectedByWerift(watch: (transport: WebRtcTransport) => Watched,
 describe('worker SIGKILL', () => {
 	it('while 24 transports wait for their first connect: each watch ends once with `worker-died` (or `router-closed` without the worker), deadlines cleared', async () => {
 		const { clock, watchdog, watch } = harness({ connectTimeoutMs: 10_000 });
-		const server = await createTestWebRtcServer(worker);
+		const server = await createTestWebRtcServer(sfu.worker);
 		const watched: Watched[] = [];
 		for (let n = 0; n < 24; n++) {
-			const transport = await createTestTransport(router, {
+			const transport = await createTestTransport(sfu.router, {
 				appData: { userId: `user-${n % 6}` },
 				...(n % 2 === 1 ? { webRtcServer: server } : {}),
 			});
 			// The last four are watched without `{ worker }`: mediasoup alone cannot tell a death from a router close.
-			watched.push(watch(transport, n < 20 ? { worker } : {}));
+			watched.push(watch(transport, n < 20 ? { worker: sfu.worker } : {}));
 		}
 		expect(clock.pending()).toBe(24);
 		const killedAt = performance.now();
@@ -156,7 +128,7 @@ describe('worker SIGKILL', () => {
 		w.transport.restartIce = () => {
 			sent += 1;
 			// Frozen first, so the worker cannot answer the request before SIGKILL lands.
-			process.kill(worker.pid, 'SIGSTOP');
+			process.kill(sfu.worker.pid, 'SIGSTOP');
 			const request = original();
 			kill();
 			return request;
@@ -186,7 +158,7 @@ describe('worker SIGKILL', () => {
 				const original = w.transport[method].bind(w.transport) as () => Promise<unknown>;
 				(w.transport as unknown as Record<string, () => Promise<unknown>>)[method] = () => {
 					const request = original();
-					if (!worker.died && !worker.closed) {
+					if (!sfu.worker.died && !sfu.worker.closed) {
 						kill();
 						resolve(method);
 					}
@@ -212,7 +184,7 @@ describe('router closed during restartIce()', () => {
 
 	it('before the gate decides: refused as `closed`, mediasoup never asked, the watch ends with `router-closed`', async () => {
 		const { clock, watch } = harness(policy);
-		const transport = await createTestTransport(router, { appData: { userId: 'u' } });
+		const transport = await createTestTransport(sfu.router, { appData: { userId: 'u' } });
 		const w = watch(transport);
 		let sent = 0;
 		const original = transport.restartIce.bind(transport);
@@ -221,7 +193,7 @@ describe('router closed during restartIce()', () => {
 			return original();
 		};
 		const request = w.watch.restartIce();
-		router.close();
+		sfu.router.close();
 		const error = await request.then(
 			() => undefined,
 			(reason: unknown) => reason,
@@ -235,14 +207,14 @@ describe('router closed during restartIce()', () => {
 
 	it('while mediasoup`s request is in flight: refused as `closed`, no state after the close, the watch ends with `router-closed`', async () => {
 		const { clock, watch } = harness(policy);
-		const transport = await createTestTransport(router, { appData: { userId: 'u' } });
+		const transport = await createTestTransport(sfu.router, { appData: { userId: 'u' } });
 		const w = watch(transport);
 		let sent = 0;
 		const original = transport.restartIce.bind(transport);
 		transport.restartIce = () => {
 			sent += 1;
 			const response = original();
-			router.close();
+			sfu.router.close();
 			return response;
 		};
 		const error = await w.watch.restartIce().then(

@@ -3,41 +3,18 @@
 // within deadline + 100 ms of its own watch() (the distribution is printed), and afterwards the
 // worker holds no transport, the WebRtcServer no ICE username, the watchdog no timer, listener or
 // per-user state.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWatchdog, type TransportWatch } from '../../src/index.js';
 import type { WatchdogImpl } from '../../src/watchdog.js';
-import { countingClock, listenersOn, type ProcessProblems, watchProcessProblems, within } from '../helpers/leaks.js';
-import {
-	closeWorker,
-	createTestRouter,
-	createTestTransport,
-	createTestWebRtcServer,
-	createTestWorker,
-	type Router,
-	type WebRtcServer,
-	type WebRtcTransport,
-	type Worker,
-} from '../helpers/mediasoup.js';
+import { countingClock, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
+import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const TRANSPORTS = 1_000;
 const DEADLINE_MS = 2_000;
 
-let worker: Worker;
-let router: Router;
-let server: WebRtcServer;
-let problems: ProcessProblems;
-
-beforeEach(async () => {
-	problems = watchProcessProblems();
-	worker = await createTestWorker();
-	router = await createTestRouter(worker);
-	server = await createTestWebRtcServer(worker);
-});
-
-afterEach(async () => {
-	await closeWorker(worker);
-	problems.dispose();
-});
+const problems = useProcessProblems();
+const sfu = useMediasoup({ webRtcServer: true });
 
 function percentile(sorted: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
@@ -51,13 +28,13 @@ describe('1 000 real transports watched at once on one worker', () => {
 			transports.push(
 				...(await Promise.all(
 					Array.from({ length: 100 }, (_, k) =>
-						createTestTransport(router, { webRtcServer: server, appData: { userId: `user-${n + k}` } }),
+						createTestTransport(sfu.router, { webRtcServer: sfu.webRtcServer, appData: { userId: `user-${n + k}` } }),
 					),
 				)),
 			);
 		}
 		const createMs = performance.now() - createdAt;
-		expect((await router.dump()).transportIds).toHaveLength(TRANSPORTS);
+		expect((await sfu.router.dump()).transportIds).toHaveLength(TRANSPORTS);
 
 		const clock = countingClock();
 		const watchdog = createWatchdog({ connectTimeoutMs: DEADLINE_MS }, { clock });
@@ -67,7 +44,7 @@ describe('1 000 real transports watched at once on one worker', () => {
 		const watchedAt = performance.now();
 		for (const transport of transports) {
 			const startedAt = performance.now();
-			const watch = watchdog.watch(transport, { worker });
+			const watch = watchdog.watch(transport, { worker: sfu.worker });
 			watch.on('close', (info) => {
 				lateness.push(performance.now() - startedAt - DEADLINE_MS);
 				reasons[info.reason] = (reasons[info.reason] ?? 0) + 1;
@@ -92,8 +69,11 @@ describe('1 000 real transports watched at once on one worker', () => {
 		// Nothing left: every transport closed on the worker, no ICE username on the WebRtcServer,
 		// no timer, listener or per-user state in the watchdog.
 		for (const transport of transports) expect(transport.closed).toBe(true);
-		expect((await router.dump()).transportIds).toEqual([]);
-		const serverDump = (await server.dump()) as unknown as { webRtcTransportIds: string[]; localIceUsernameFragments: unknown[] };
+		expect((await sfu.router.dump()).transportIds).toEqual([]);
+		const serverDump = (await sfu.webRtcServer.dump()) as unknown as {
+			webRtcTransportIds: string[];
+			localIceUsernameFragments: unknown[];
+		};
 		expect(serverDump.webRtcTransportIds).toEqual([]);
 		expect(serverDump.localIceUsernameFragments).toEqual([]);
 		expect(clock.pending()).toBe(0);

@@ -15,7 +15,8 @@ import {
 } from '../../src/index.js';
 import { MAX_TIMER_MS } from '../../src/policy.js';
 import { FakeWebRtcTransport } from '../helpers/fake-transport.js';
-import { flushJobs, listenerTotal, ManualClock } from '../helpers/leaks.js';
+import { flushJobs, listenerTotal } from '../helpers/leaks.js';
+import { SyncManualClock as ManualClock } from '../helpers/manual-clock.js';
 
 const RUNS = 1_000;
 

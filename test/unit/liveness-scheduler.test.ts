@@ -291,6 +291,38 @@ describe('pacing', () => {
 		});
 	});
 
+	it('keeps every transport’s poll period when its timers fire a few ms late: no verdict drifts past the bound', async () => {
+		let seed = 11;
+		const random = (n: number): number => {
+			seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+			return seed % n;
+		};
+		const lateClock: Clock = {
+			now: () => performance.now(),
+			setTimeout: (callback, ms) => setTimeout(callback, ms + random(9)),
+			clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+		};
+		const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY }, { clock: lateClock });
+		watchdogs.push(watchdog);
+		const closes: CloseInfo[] = [];
+		// 40 transports at 20 polls/s: one poll every 50 ms, each tick a few ms late.
+		for (let i = 0; i < 40; i += 1) {
+			await vi.advanceTimersByTimeAsync(random(12));
+			const transport = fakeTransport(`u${i}`);
+			connect(watchdog, transport).on('close', (info) => closes.push(info));
+			const sender = client(transport, 250);
+			setTimeout(() => sender.stop(), 5_000 + random(4_000));
+		}
+		await vi.advanceTimersByTimeAsync(30_000);
+		expect(closes).toHaveLength(40);
+		const detections = closes.map((info) => info.detectionMs as number);
+		// From the last sample that saw bytes grow: the bound, plus timer lateness. (When every poll,
+		// not only a transport's first, waited for its share of the rate, the lateness piled up as
+		// transports closed: over 12 s here.)
+		expect(Math.min(...detections)).toBeGreaterThanOrEqual(8_000);
+		expect(Math.max(...detections)).toBeLessThan(8_000 + 100);
+	});
+
 	it('never sends more than maxStatsRequestsPerSecond in any 1 000 ms, dump() included, however late its timers fire', async () => {
 		// Timers fire up to 300 ms late (a busy event loop), in a seeded pseudo-random pattern.
 		let seed = 7;
