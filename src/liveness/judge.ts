@@ -17,6 +17,14 @@ export const CADENCE_FACTOR = 3;
 export const MAX_BOUND_MS = 30_000;
 
 /**
+ * The consent cadence assumed of a transport without media until it has shown its own (two signs
+ * of life after the first sample): RFC 7675's 5 s base interval, so a 5 s client (Firefox, werift)
+ * whose first check comes late or is lost is not judged at Chromium's pace. A transport with media
+ * shows signs at every poll, so this applies to idle DataChannel-only or receive-only ones.
+ */
+export const UNKNOWN_CADENCE_MS = 5_000;
+
+/**
  * On a transport with SCTP, reply bytes that are not whole consent replies (the worker's own SCTP
  * heartbeats, every ~30 s, maybe with consent replies mixed in) are left unjudged when the
  * transport was sampled less often than this; sampled this often, a live client soon shows a
@@ -139,6 +147,8 @@ export class TransportJudge {
 	/** sentAt of the latest sample that saw no sign of life since #signAt. */
 	#staleAt: number | undefined;
 	#provenMaxMs = 0;
+	/** Signs of life seen after the first sample, counted up to 2 (the cadence is then known). */
+	#signs = 0;
 
 	/**
 	 * @param sctp - whether the transport has SCTP (DataChannels): then the worker sends SCTP
@@ -152,7 +162,9 @@ export class TransportJudge {
 
 	/** The silence after which this transport is judged gone, in milliseconds. */
 	get boundMs(): number {
-		return Math.max(this.#timeoutMs, Math.min(CADENCE_FACTOR * this.#provenMaxMs, MAX_BOUND_MS));
+		const cadenceMs =
+			this.#signs < 2 && !this.#carriedMedia ? Math.max(this.#provenMaxMs, UNKNOWN_CADENCE_MS) : this.#provenMaxMs;
+		return Math.max(this.#timeoutMs, Math.min(CADENCE_FACTOR * cadenceMs, MAX_BOUND_MS));
 	}
 
 	/** The longest silence observed while the transport was alive, in milliseconds. */
@@ -248,6 +260,7 @@ export class TransportJudge {
 	}
 
 	#sign(at: number): void {
+		if (this.#signs < 2) this.#signs += 1;
 		if (this.#staleAt !== undefined) {
 			this.#provenMaxMs = Math.max(this.#provenMaxMs, this.#staleAt - this.#signAt);
 			this.#staleAt = undefined;

@@ -5,7 +5,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { Logger } from '../logger.js';
 import type { WatchableTransport, WatchdogPolicy, WatchdogSnapshot } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
-import { carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
+import { CADENCE_FACTOR, carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
 
 const logger = new Logger('Liveness');
 
@@ -140,7 +140,7 @@ export class LivenessScheduler {
 		let unjudged = 0;
 		let stalled = 0;
 		for (const entry of this.#entries.values()) {
-			if (entry.boundMs > this.#timeoutMs) slowCadence += 1;
+			if (CADENCE_FACTOR * entry.provenSilenceMs > this.#timeoutMs) slowCadence += 1;
 			if (entry.echo) echo += 1;
 			if (entry.unjudged !== undefined) unjudged += 1;
 			if (entry.stalled) stalled += 1;

@@ -13,6 +13,7 @@ import {
 	MAX_BOUND_MS,
 	readSample,
 	TransportJudge,
+	UNKNOWN_CADENCE_MS,
 	type Verdict,
 } from '../../src/liveness/judge.js';
 
@@ -81,9 +82,37 @@ describe('inbound bytes', () => {
 
 	it('takes the first sample as a baseline, counting the silence from it, not from tracking', () => {
 		const feed = new Feed(0);
+		feed.mediaBytes = 1; // a transport with media: judged at inactivityTimeoutMs from the start
 		const verdicts = feed.run(3_000, 30_000);
 		// Baseline at 3 s (bytes may have arrived up to then); 8 s later is 11 s; first sample ≥ 11 s is 12 s.
-		expect(last(verdicts)).toEqual([12_000, { kind: 'inactive', silentMs: 9_000, boundMs: 8_000, lastSignAt: 3_000 }]);
+		expect(verdicts.map(([, v]) => v.kind)).toContain('check-media');
+		expect(feed.judge.mediaChecked(true)).toEqual({ kind: 'alive' });
+		expect(last(feed.run(3_000, 30_000))).toEqual([
+			12_000,
+			{ kind: 'inactive', silentMs: 9_000, boundMs: 8_000, lastSignAt: 3_000 },
+		]);
+	});
+
+	it('gives a transport without media 3 × 5 s until it has shown its cadence, so a 5 s client’s late first check never closes it', () => {
+		// werift or Firefox, DataChannel only: the first check after connecting comes 10 s late.
+		const feed = new Feed(0);
+		let verdicts = feed.run(1_000, 40_000, (t) => {
+			if (t === 11_000 || (t > 11_000 && (t - 11_000) % 5_000 === 0)) feed.bytesReceived += 120;
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.judge.provenSilenceMs).toBe(9_000);
+		expect(feed.judge.boundMs).toBe(CADENCE_FACTOR * 9_000);
+		// One that never shows a sign after its first sample is judged at 15 s.
+		const silent = new Feed(0);
+		expect(silent.judge.boundMs).toBe(CADENCE_FACTOR * UNKNOWN_CADENCE_MS);
+		verdicts = silent.run(1_000, 40_000);
+		expect(last(verdicts)).toEqual([16_000, { kind: 'inactive', silentMs: 15_000, boundMs: 15_000, lastSignAt: 1_000 }]);
+		// Two signs show the cadence: Chromium's 2.5 s brings it back to inactivityTimeoutMs.
+		const chromium = new Feed(0);
+		chromium.run(500, 6_000, (t) => {
+			if (t % 2_500 === 0) chromium.bytesReceived += 100;
+		});
+		expect(chromium.judge.boundMs).toBe(T);
 	});
 
 	it('gives a client with a 5 s consent cadence three times its longest healthy silence, so a lost check never closes it', () => {
