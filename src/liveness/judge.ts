@@ -17,10 +17,13 @@ export const CADENCE_FACTOR = 3;
 export const MAX_BOUND_MS = 30_000;
 
 /**
- * The consent cadence assumed of a transport without media until it has shown its own (two signs
- * of life after the first sample): RFC 7675's 5 s base interval, so a 5 s client (Firefox, werift)
- * whose first check comes late or is lost is not judged at Chromium's pace. A transport with media
- * shows signs at every poll, so this applies to idle DataChannel-only or receive-only ones.
+ * The least cadence assumed of a quiet transport: RFC 7675's 5 s base consent interval (so its
+ * bound is at least 15 s). It applies to a transport without media until it has shown its own
+ * cadence (two signs of life after its first sample), so a 5 s client (Firefox, werift) whose
+ * first check comes late or is lost is not judged at Chromium's pace; and to a transport whose
+ * client stopped sending RTP but not everything else, while that lasts (a microphone muted with
+ * `zeroRtpOnPause`: Chromium's RTCP then comes every 2.5–7.5 s). A client that vanishes stops
+ * everything at once, so its transport keeps the bound it had.
  */
 export const UNKNOWN_CADENCE_MS = 5_000;
 
@@ -61,6 +64,8 @@ export interface LivenessSample {
 	readonly mediaBytes: number | undefined;
 	/** The size of one consent reply to the selected tuple's client; absent when no tuple is selected. */
 	readonly consentReplyBytes?: number;
+	/** RTP bytes received from the client; absent when the stats lack them. */
+	readonly rtpInBytes?: number;
 }
 
 /** What the worker said about the transport's producers and consumers at the start of a silence. */
@@ -91,6 +96,7 @@ export function readSample(stats: unknown, sentAt: number, at: number): Liveness
 	const tuple = first.iceSelectedTuple as { remoteIp?: unknown } | undefined;
 	const remoteIp = typeof tuple?.remoteIp === 'string' ? tuple.remoteIp : undefined;
 	return {
+		...(rtpReceived === undefined ? {} : { rtpInBytes: rtpReceived }),
 		...(remoteIp === undefined
 			? {}
 			: { consentReplyBytes: remoteIp.includes(':') ? CONSENT_REPLY_BYTES.ipv6 : CONSENT_REPLY_BYTES.ipv4 }),
@@ -149,6 +155,11 @@ export class TransportJudge {
 	#provenMaxMs = 0;
 	/** Signs of life seen after the first sample, counted up to 2 (the cadence is then known). */
 	#signs = 0;
+	#lastRtpIn: number | undefined;
+	/** Whether RTP from the client grew at the last sample that saw it grow or not. */
+	#rtpInFlowing = false;
+	/** The client stopped sending RTP and went on sending something else: it is quiet, not gone. */
+	#rtpInStopped = false;
 
 	/**
 	 * @param sctp - whether the transport has SCTP (DataChannels): then the worker sends SCTP
@@ -162,8 +173,8 @@ export class TransportJudge {
 
 	/** The silence after which this transport is judged gone, in milliseconds. */
 	get boundMs(): number {
-		const cadenceMs =
-			this.#signs < 2 && !this.#carriedMedia ? Math.max(this.#provenMaxMs, UNKNOWN_CADENCE_MS) : this.#provenMaxMs;
+		const unknown = this.#rtpInStopped || (this.#signs < 2 && !this.#carriedMedia);
+		const cadenceMs = unknown ? Math.max(this.#provenMaxMs, UNKNOWN_CADENCE_MS) : this.#provenMaxMs;
 		return Math.max(this.#timeoutMs, Math.min(CADENCE_FACTOR * cadenceMs, MAX_BOUND_MS));
 	}
 
@@ -210,6 +221,17 @@ export class TransportJudge {
 			// Baseline: bytes may have arrived up to now, so assume they did (never judge early).
 			this.#signAt = Math.max(this.#signAt, sample.sentAt);
 			return ALIVE;
+		}
+		const grewRtpIn = grew(this.#lastRtpIn, sample.rtpInBytes);
+		this.#lastRtpIn = sample.rtpInBytes;
+		if (grewRtpIn) {
+			this.#rtpInFlowing = true;
+			this.#rtpInStopped = false;
+		} else if (grewIn && this.#rtpInFlowing) {
+			// Inbound bytes without RTP, right after RTP: the client stopped sending media (muted), not
+			// everything. What it still sends (RTCP) has a cadence of its own, up to 7.5 s for Chromium.
+			this.#rtpInFlowing = false;
+			this.#rtpInStopped = true;
 		}
 		if (grewIn || (consentReplies && this.echo)) {
 			this.#sign(sample.sentAt);

@@ -358,13 +358,14 @@ export class LivenessScheduler {
 	): void {
 		entry.pendingSince = now;
 		this.#inFlight.set(transport, entry);
-		this.#window?.record(this.#clock.now());
 		let request: Promise<unknown>;
 		try {
 			request = method.call(transport);
 		} catch (error) {
 			request = Promise.reject(error);
 		}
+		// After the call, which writes the request: no send time is ever later than the one recorded.
+		this.#window?.record(this.#clock.now());
 		request.then(
 			(value) => {
 				this.#settle(entry, transport);

@@ -28,6 +28,7 @@ class Feed {
 	replyBytes = 500;
 	mediaBytes = 0;
 	consentReplyBytes: number | undefined = undefined;
+	rtpInBytes: number | undefined = undefined;
 	now = 0;
 	readonly judge: TransportJudge;
 
@@ -44,6 +45,7 @@ class Feed {
 			replyBytes: this.replyBytes,
 			mediaBytes: this.mediaBytes,
 			...(this.consentReplyBytes === undefined ? {} : { consentReplyBytes: this.consentReplyBytes }),
+			...(this.rtpInBytes === undefined ? {} : { rtpInBytes: this.rtpInBytes }),
 		};
 	}
 
@@ -293,6 +295,48 @@ describe('a transport that carried media', () => {
 		expect([at, verdict]).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
 	});
 
+	it('gives a client that stopped sending RTP but not RTCP (a muted microphone) at least 15 s, and keeps 8 s for one that vanished', () => {
+		/**
+		 * Chromium sending audio until 20 s, then muted: only RTCP, 2.5 s apart at first, then one lost
+		 * (a 9 s gap), then every 5 s; nothing at all from `goneAt`. Answers the media check: producers present.
+		 */
+		const rtcpAt = new Set([23_000, 25_000, 28_000, 30_000, 33_000, 42_000, 47_000, 52_000, 57_000, 62_000, 67_000]);
+		const run = (goneAt: number, untilMs: number): Array<[number, Verdict]> => {
+			const feed = new Feed();
+			feed.rtpInBytes = 0;
+			const verdicts: Array<[number, Verdict]> = [];
+			while (feed.now < untilMs) {
+				const step = feed.run(1_000, untilMs, (t) => {
+					feed.replyBytes += 80; // the worker's own RTCP
+					if (t >= goneAt) return;
+					if (t <= 20_000) {
+						feed.bytesReceived += 5_000;
+						feed.mediaBytes += 4_800;
+						feed.rtpInBytes = (feed.rtpInBytes ?? 0) + 4_800;
+					} else if (rtcpAt.has(t) || t > 67_000) {
+						if (rtcpAt.has(t) || t % 5_000 === 2_000) feed.bytesReceived += 80;
+					}
+				});
+				verdicts.push(...step);
+				const [, verdict] = last(step);
+				if (verdict.kind === 'check-media') verdicts.push([feed.now, feed.judge.mediaChecked(true)]);
+				else if (verdict.kind !== 'alive') break;
+			}
+			return verdicts;
+		};
+		// Muted: the 9 s gap (24 s after 2.5 s gaps earned no more than 8 s) does not close it.
+		const muted = run(Number.POSITIVE_INFINITY, 120_000);
+		expect(muted.filter(([, v]) => v.kind !== 'alive' && v.kind !== 'check-media')).toEqual([]);
+		expect(muted.at(-1)?.[0]).toBe(120_000);
+		// Muted, then gone after the RTCP at 30 s: judged at the 15 s floor.
+		expect(last(run(31_000, 120_000))).toEqual([
+			45_000,
+			{ kind: 'inactive', silentMs: 15_000, boundMs: 15_000, lastSignAt: 30_000 },
+		]);
+		// Gone while sending RTP, with no RTCP-only sample before: 8 s, as before.
+		expect(last(run(20_001, 60_000))).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
+	});
+
 	it('leaves it open and unjudged when its media had ended: the worker’s own RTCP hides whether consent replies still come', () => {
 		const feed = new Feed();
 		withMedia(feed, 60_000, 20_000);
@@ -347,6 +391,7 @@ describe('reading mediasoup output', () => {
 			bytesReceived: 5_000,
 			replyBytes: 1_500,
 			mediaBytes: 9_000,
+			rtpInBytes: 3_000,
 		});
 		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '127.0.0.1', protocol: 'udp' } }], 1, 2)).toMatchObject({
 			consentReplyBytes: 64,

@@ -35,6 +35,12 @@ export interface ChromiumClientOptions {
 	 * when there is a send transport. With both transports, the recv transport consumes them.
 	 */
 	produce?: boolean;
+	/**
+	 * What `produce` produces: which fake tracks, and mediasoup-client's `zeroRtpOnPause` (pausing
+	 * the producer in the page, see pauseProducerInPage(), then stops its RTP). Default: audio and
+	 * video, without it.
+	 */
+	media?: { audio?: boolean; video?: boolean; zeroRtpOnPause?: boolean };
 	/** Also produce one DataChannel (and consume it on the recv transport). Enables SCTP. */
 	data?: boolean;
 	/** Producers of others (e.g. another client's) for the recv transport to consume. */
@@ -124,6 +130,12 @@ export interface ChromiumClient {
 	kill(): Promise<void>;
 	/** SIGKILL only the main browser process; resolves once it is gone. */
 	killBrowserProcess(): Promise<void>;
+	/**
+	 * mediasoup-client `producer.pause()` in the page, for a producer made with the `media` option
+	 * (by server producer id); with `zeroRtpOnPause`, resolves once the page has sent no RTP for it
+	 * for 600 ms (rejects if it still does 5 s after the pause).
+	 */
+	pauseProducerInPage(producerId: string): Promise<void>;
 	/** mediasoup-client `transport.restartIce({ iceParameters })` in the page; resolves when done. */
 	restartIce(direction: Direction, iceParameters: types.IceParameters): Promise<void>;
 	/** Every connectionState of the page's mediasoup-client transports, oldest first. */
@@ -273,7 +285,14 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 		}
 
 		if (connect) {
-			if (produce) await page.evaluate(() => window.__msHarness.produce({ audio: true, video: true }));
+			if (produce && options.media) {
+				const media = {
+					audio: options.media.audio ?? true,
+					video: options.media.video ?? true,
+					zeroRtpOnPause: options.media.zeroRtpOnPause ?? false,
+				};
+				await page.evaluate((o) => window.__msHarness.produceTracks(o), media);
+			} else if (produce) await page.evaluate(() => window.__msHarness.produce({ audio: true, video: true }));
 			if (data) await page.evaluate(() => window.__msHarness.produceData('harness'));
 			if (hasRecv) {
 				const recv = serverTransport('recv');
@@ -371,6 +390,9 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 				processes: () => launched.processes(),
 				kill: () => launched.kill(),
 				killBrowserProcess: () => launched.killBrowserProcess(),
+				async pauseProducerInPage(producerId: string) {
+					await page.evaluate((id) => window.__msHarness.pauseProducer(id), producerId);
+				},
 				async restartIce(direction: Direction, iceParameters: types.IceParameters) {
 					await page.evaluate(([dir, parameters]) => window.__msHarness.restartIce(dir, parameters), [
 						direction,

@@ -14,6 +14,24 @@ import {
 
 type RequestBody = ConnectRequest | ProduceRequest | ProduceDataRequest;
 
+// Additions to the page API, declared here rather than in protocol.ts (merged into PageApi).
+declare module './protocol.js' {
+	interface PageApi {
+		/**
+		 * Like produce(), with mediasoup-client's `zeroRtpOnPause`: pausing such a producer stops its
+		 * RTP (mediasoup-client 3.18 sets its transceiver 'inactive' and renegotiates). Returns the
+		 * server producer ids.
+		 */
+		produceTracks(options: { audio: boolean; video: boolean; zeroRtpOnPause: boolean }): Promise<string[]>;
+		/**
+		 * mediasoup-client `producer.pause()` of a producer made by produceTracks(); with
+		 * `zeroRtpOnPause`, resolves once its RTCRtpSender has sent no RTP packet for 600 ms, and
+		 * rejects if it still sends 5 s after the pause.
+		 */
+		pauseProducer(producerId: string): Promise<void>;
+	}
+}
+
 let socket: WebSocket;
 let opened: Promise<void>;
 let nextRequestId = 1;
@@ -52,6 +70,8 @@ let device: Device | undefined;
 const transports: Partial<Record<Direction, types.Transport>> = {};
 const states: Record<Direction, PageConnectionStateChange[]> = { send: [], recv: [] };
 const keep: unknown[] = [];
+/** Producers made by produceTracks(), by server id, with their `zeroRtpOnPause`. */
+const producers = new Map<string, { producer: types.Producer; zeroRtpOnPause: boolean }>();
 
 function transportOf(direction: Direction): types.Transport {
 	const transport = transports[direction];
@@ -112,6 +132,47 @@ const api: PageApi = {
 			ids.push(producer.id);
 		}
 		return ids;
+	},
+
+	async produceTracks({ audio, video, zeroRtpOnPause }) {
+		const transport = transportOf('send');
+		const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+		keep.push(stream);
+		const ids: string[] = [];
+		for (const track of stream.getTracks()) {
+			const producer = await transport.produce({ track, zeroRtpOnPause });
+			producers.set(producer.id, { producer, zeroRtpOnPause });
+			ids.push(producer.id);
+		}
+		return ids;
+	},
+
+	async pauseProducer(producerId) {
+		const made = producers.get(producerId);
+		if (!made) throw new Error(`no producer ${producerId} made by produceTracks() in the page`);
+		const { producer, zeroRtpOnPause } = made;
+		producer.pause();
+		const sender = producer.rtpSender;
+		if (!zeroRtpOnPause || !sender) return;
+		const packetsSent = async (): Promise<number> => {
+			let sent = 0;
+			(await sender.getStats()).forEach((report: { type: string; packetsSent?: number }) => {
+				if (report.type === 'outbound-rtp') sent += report.packetsSent ?? 0;
+			});
+			return sent;
+		};
+		const deadline = performance.now() + 5_000;
+		let last = await packetsSent();
+		let quietSince = performance.now();
+		while (performance.now() - quietSince < 600) {
+			if (performance.now() > deadline) throw new Error(`producer ${producerId} still sends RTP 5 s after pause()`);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+			const now = await packetsSent();
+			if (now !== last) {
+				last = now;
+				quietSince = performance.now();
+			}
+		}
 	},
 
 	async produceData(label) {
