@@ -104,6 +104,8 @@ function quantile(sorted: readonly number[], q: number): number {
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const pct = (value: number): string => `${value.toFixed(2)} %`;
+/** A CPU difference from idle; a negative one is the machine's noise, and said so. */
+const overIdle = (delta: number): string => (delta >= 0 ? `${pct(delta)} above idle` : `within noise of idle (${pct(delta)})`);
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KB`;
 
 function render(input: {
@@ -233,7 +235,7 @@ function render(input: {
 			`Watchdog CPU on top of its getStats() calls (watchdog − bare): **${pct(watchdog.nodeCpu - bare.nodeCpu)}** of a core ` +
 				`(runs: watchdog ${cost.runs.watchdog.map((r) => pct(r.nodeCpu)).join(', ')}; bare ${cost.runs.bare.map((r) => pct(r.nodeCpu)).join(', ')}). ` +
 				`Worker load: ${watchdog.requestsPerSecond.toFixed(0)} requests/s, at most ${watchdog.maxRequestsIn1s} in any 1 000 ms ` +
-				`(budget ${budget}); worker CPU ${pct(watchdog.workerCpu - idle.workerCpu)} above idle ` +
+				`(budget ${budget}); worker CPU ${overIdle(watchdog.workerCpu - idle.workerCpu)} ` +
 				`(naive: ${pct(naive.workerCpu - idle.workerCpu)}). Snapshot: ${JSON.stringify(cost.snapshot)}; ` +
 				`closes during the watchdog runs: ${JSON.stringify(cost.closes)}. The naive check would have closed ` +
 				`${cost.naiveWouldClose} of these live transports within its window: on a WebRtcServer, consent checks are ` +
