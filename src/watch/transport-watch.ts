@@ -23,10 +23,10 @@ const logger = new Logger('TransportWatch');
 const noStats = (): [] => [];
 const STATS_TIMEOUT_MS = 2_000;
 /**
- * ICE `'disconnected'` this soon after the tuple change taken for a restart's follow-up means the
- * change was mediasoup falling back to another tuple while the client's TCP connections closed one
- * by one (it selects the next tuple, then goes `'disconnected'` when none is left): the restart is
- * still in progress. Measured with Chromium over ICE-TCP: both notifications within 1 ms.
+ * How long a new ICE-TCP tuple selected during a restart must stand before it counts as the client
+ * following the restart. When the client's TCP connections close one by one, mediasoup selects the
+ * next (closing) tuple, then goes `'disconnected'` when none is left: measured with Chromium over
+ * ICE-TCP, both notifications within 1 ms. A UDP tuple counts at once (UDP tuples do not close).
  */
 const TUPLE_FALLBACK_MS = 100;
 
@@ -106,8 +106,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#restartGeneration = 0;
 	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
 	#iceDownSinceRestart = false;
-	/** When a restart was taken as followed from a tuple change alone (no ICE state event since). */
-	#restartFollowedByTupleAt: number | undefined;
+	/** When a new ICE-TCP tuple was selected during the restart, while it waits out TUPLE_FALLBACK_MS. */
+	#tcpTupleAt: number | undefined;
+	#tcpTupleTimer: TimerSlot | undefined;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
 	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears (created on first use). */
 	#statsRequests: Set<{ clear(): void }> | undefined;
@@ -132,7 +133,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	 */
 	readonly #onIceStateChange: (iceState: string) => void;
 	readonly #onDtlsStateChange: (dtlsState: string) => void;
-	readonly #onTupleChange: () => void;
+	readonly #onTupleChange: (tuple: unknown) => void;
 	readonly #onClose: () => void;
 	readonly #onRouterClose: () => void;
 	readonly #onListenServerClose: () => void;
@@ -149,7 +150,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#startedAt = host.clock.now();
 		this.#onIceStateChange = (iceState) => this.#onIceState(iceState);
 		this.#onDtlsStateChange = (dtlsState) => this.#onDtlsState(dtlsState);
-		this.#onTupleChange = () => this.#onSelectedTupleChange();
+		this.#onTupleChange = (tuple) => this.#onSelectedTupleChange(tuple);
 		this.#onClose = () => this.#onTransportClosed();
 		this.#onRouterClose = () => {
 			this.#externalCloseReason = this.#worker?.died ? 'worker-died' : 'router-closed';
@@ -322,18 +323,15 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#onIceState(iceState: string): void {
 		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
 		const live = iceState === 'connected' || iceState === 'completed';
-		const followedByTupleAt = this.#restartFollowedByTupleAt;
-		this.#restartFollowedByTupleAt = undefined;
 		if (iceState === 'disconnected') {
-			if (
-				this.#state === 'connected' &&
-				followedByTupleAt !== undefined &&
-				this.#host.clock.now() - followedByTupleAt <= TUPLE_FALLBACK_MS
-			) {
-				this.#resumeRestart();
-				return;
+			if (this.#state === 'restarting') {
+				// The new TCP tuple was mediasoup falling back to another closing connection.
+				if (this.#tcpTupleAt !== undefined) {
+					logger.debug('ICE disconnected right after a new TCP tuple: still restarting [transportId:%s]', this.transportId);
+				}
+				this.#clearTcpTuple();
+				this.#iceDownSinceRestart = true;
 			}
-			if (this.#state === 'restarting') this.#iceDownSinceRestart = true;
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
 			this.#disconnectedAt = this.#host.clock.now();
 			const graceMs = this.#host.policy.disconnectGraceMs;
@@ -357,13 +355,32 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			return;
 		}
 		// ICE `connected` → `completed` while it never went down is no sign of the restart (Chromium
-		// nominates on its own schedule): only a return from `disconnected` counts here.
-		if (live && this.#state === 'restarting' && this.#iceDownSinceRestart) this.#restartFollowed('icestatechange');
+		// nominates on its own schedule): only a return from `disconnected` counts here, or ICE
+		// staying live on a new TCP tuple.
+		if (!live || this.#state !== 'restarting') return;
+		if (this.#iceDownSinceRestart) this.#restartFollowed('icestatechange');
+		else if (this.#tcpTupleAt !== undefined) this.#restartFollowed('iceselectedtuplechange', this.#tcpTupleAt);
 	}
 
-	#onSelectedTupleChange(): void {
+	#onSelectedTupleChange(tuple: unknown): void {
+		if (this.#state !== 'restarting') return;
 		// Chromium follows a restart from new local ports: the server's only sign is a new tuple.
-		if (this.#state === 'restarting') this.#restartFollowed('iceselectedtuplechange');
+		const protocol = (tuple as { protocol?: unknown } | undefined)?.protocol;
+		if (protocol !== 'tcp') {
+			this.#restartFollowed('iceselectedtuplechange');
+			return;
+		}
+		// Over TCP it may be mediasoup falling back to another closing connection instead: the
+		// tuple counts once it has stood for TUPLE_FALLBACK_MS with ICE still up.
+		const at = this.#tcpTupleAt ?? this.#host.clock.now();
+		this.#tcpTupleAt = at;
+		this.#tcpTupleTimer ??= new TimerSlot(this.#host.clock);
+		this.#tcpTupleTimer.arm(TUPLE_FALLBACK_MS, () => this.#restartFollowed('iceselectedtuplechange', at));
+	}
+
+	#clearTcpTuple(): void {
+		this.#tcpTupleTimer?.clear();
+		this.#tcpTupleAt = undefined;
 	}
 
 	#onTransportClosed(): void {
@@ -422,6 +439,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	#enterRestarting(transport: Transport): void {
 		this.#graceTimer?.clear();
+		this.#clearTcpTuple();
 		this.#restartStartedAt = this.#host.clock.now();
 		this.#restartBaselineBytes = this.#bytesReceived(transport);
 		const generation = ++this.#restartGeneration;
@@ -432,39 +450,15 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#setState('restarting');
 	}
 
-	#restartFollowed(via: string): void {
+	/** @param since - when the sign came (a TCP tuple is confirmed TUPLE_FALLBACK_MS after it came). */
+	#restartFollowed(via: string, since = this.#host.clock.now()): void {
 		this.#reconnectTimer?.clear();
+		this.#clearTcpTuple();
 		this.#restartBaselineBytes = undefined;
-		const now = this.#host.clock.now();
-		this.#restartFollowedByTupleAt = via === 'iceselectedtuplechange' ? now : undefined;
-		const afterMs = now - this.#restartStartedAt;
+		const afterMs = since - this.#restartStartedAt;
 		logger.debug('restart followed [transportId:%s, via:%s, afterMs:%d]', this.transportId, via, afterMs);
 		this.#setState('connected');
 		this.safeEmit('reconnect', { afterMs, afterRestart: true });
-	}
-
-	/**
-	 * ICE went `'disconnected'` right after the tuple change taken for the restart's follow-up (see
-	 * TUPLE_FALLBACK_MS): that change was mediasoup falling back to another closing tuple, so the
-	 * restart is still in progress. Back to `restarting`, the disconnect grace still suspended, under
-	 * what is left of the deadline of the granted restart. (Its `reconnect` was already emitted.)
-	 */
-	#resumeRestart(): void {
-		const transport = this.#transport;
-		if (!transport) return;
-		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
-		const leftMs = Math.max(0, ms - (this.#host.clock.now() - this.#restartStartedAt));
-		logger.debug(
-			'ICE disconnected right after the tuple change taken for the restart: still restarting [transportId:%s, leftMs:%d]',
-			this.transportId,
-			leftMs,
-		);
-		this.#iceDownSinceRestart = true;
-		this.#restartBaselineBytes = this.#bytesReceived(transport);
-		const generation = this.#restartGeneration;
-		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
-		this.#reconnectTimer.arm(leftMs, () => void this.#onRestartDeadline(ms, generation));
-		this.#setState('restarting');
 	}
 
 	/**
@@ -476,6 +470,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	async #onRestartDeadline(ms: number, generation: number): Promise<void> {
 		const transport = this.#transport;
 		if (!transport || this.#state !== 'restarting') return;
+		if (this.#tcpTupleAt !== undefined) {
+			this.#restartFollowed('iceselectedtuplechange', this.#tcpTupleAt);
+			return;
+		}
 		const iceState = transport.iceState;
 		const iceLive = iceState === 'connected' || iceState === 'completed';
 		let bytes = '';
@@ -603,6 +601,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#clearConnectDeadline();
 		this.#graceTimer?.clear();
 		this.#reconnectTimer?.clear();
+		this.#clearTcpTuple();
 		this.#restartBaselineBytes = undefined;
 		if (this.#statsRequests) for (const request of this.#statsRequests) request.clear();
 		this.#statsRequests = undefined;

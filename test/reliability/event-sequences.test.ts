@@ -67,7 +67,10 @@ const commandArb = fc.oneof(
 	{ weight: 6, arbitrary: fc.record({ kind: fc.constant('ice' as const), i, state: fc.constantFrom(...iceStates) }) },
 	{ weight: 6, arbitrary: fc.record({ kind: fc.constant('dtls' as const), i, state: fc.constantFrom(...dtlsStates) }) },
 	{ weight: 2, arbitrary: fc.record({ kind: fc.constant('connectClient' as const), i }) },
-	{ weight: 2, arbitrary: fc.record({ kind: fc.constant('tuple' as const), i }) },
+	{
+		weight: 2,
+		arbitrary: fc.record({ kind: fc.constant('tuple' as const), i, protocol: fc.constantFrom('udp' as const, 'tcp' as const) }),
+	},
 	{ weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 150 }) }) },
 	{ weight: 3, arbitrary: fc.record({ kind: fc.constant('bytes' as const), i, n: fc.integer({ min: 1, max: 1_000 }) }) },
 	{ weight: 4, arbitrary: fc.record({ kind: fc.constant('restart' as const), i, times: fc.integer({ min: 1, max: 3 }) }) },
@@ -439,7 +442,7 @@ async function play(
 				}
 				case 'tuple': {
 					const t = current(command.i);
-					if (!t.transport.closed) t.transport.emitSelectedTuple();
+					if (!t.transport.closed) t.transport.emitSelectedTuple({ protocol: command.protocol });
 					break;
 				}
 				case 'advance':

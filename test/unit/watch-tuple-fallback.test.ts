@@ -2,8 +2,10 @@
 // removes the closed tuples one by one: as the selected one goes it selects the next
 // (`iceselectedtuplechange`, the sign the watch takes for Chromium following the restart), and
 // when none is left it goes `'disconnected'` — both within 1 ms (measured with Chromium in
-// test/integration/core-ice-dtls.test.ts). The restart is still in progress then: the disconnect
-// grace must stay suspended and the restart's own deadline rule.
+// test/integration/core-ice-dtls.test.ts). The restart is still in progress then: no `reconnect`,
+// the disconnect grace stays suspended and the restart's own deadline rules. So a new TCP tuple
+// counts as the client following only once it has stood for 100 ms (or ICE confirms it); a UDP
+// tuple counts at once.
 import { describe, expect, it } from 'vitest';
 import type { CloseInfo, ReconnectEvent, WatchableTransport, WatchdogPolicyOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
@@ -39,37 +41,31 @@ async function grantedRestart(grantedAfterMs = 0) {
 	return { clock, watchdog, transport, watch, transitions, reconnects, closed: () => closed };
 }
 
-describe('ICE `disconnected` right after the tuple change taken for a restart', () => {
-	it('goes back to `restarting` with the grace suspended, and to `connected` when the client really follows', async () => {
+const TCP = { protocol: 'tcp' } as const;
+
+describe('a new ICE-TCP tuple during a restart', () => {
+	it('is no follow-up when ICE goes `disconnected` right after it: still `restarting`, no `reconnect`, grace suspended; `connected` when the client really follows', async () => {
 		const { clock, transport, watch, transitions, reconnects, closed } = await grantedRestart();
 		await clock.advance(300);
-		transport.emitSelectedTuple({ remotePort: 50_100 }); // mediasoup falls back to another (closing) tuple
+		transport.emitSelectedTuple({ ...TCP, remotePort: 50_100 }); // mediasoup falls back to another (closing) tuple
 		transport.emitIceState('disconnected'); // then none is left
 		expect(watch.state).toBe('restarting');
+		expect(reconnects).toEqual([]);
 		await clock.advance(5_000); // 25× the 200 ms grace
 		expect(closed()).toBeUndefined();
 		expect(watch.state).toBe('restarting');
-		transport.emitSelectedTuple({ remotePort: 50_200 }); // the client's new connection, new credentials
+		transport.emitSelectedTuple({ ...TCP, remotePort: 50_200 }); // the client's new connection, new credentials
 		transport.emitIceState('connected');
 		expect(watch.state).toBe('connected');
-		expect(transitions).toEqual([
-			'connecting→connected',
-			'connected→restarting',
-			'restarting→connected',
-			'connected→restarting',
-			'restarting→connected',
-		]);
-		expect(reconnects).toEqual([
-			{ afterMs: 300, afterRestart: true },
-			{ afterMs: 5_300, afterRestart: true },
-		]);
+		expect(transitions).toEqual(['connecting→connected', 'connected→restarting', 'restarting→connected']);
+		expect(reconnects).toEqual([{ afterMs: 5_300, afterRestart: true }]);
 		expect(clock.pending()).toBe(0);
 	});
 
 	it('still closes with `restart-timeout` at the deadline of the granted restart, not a new one', async () => {
-		const { clock, transport, watch, closed } = await grantedRestart(1_000);
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart(1_000);
 		await clock.advance(4_000);
-		transport.emitSelectedTuple();
+		transport.emitSelectedTuple(TCP);
 		await clock.advance(50);
 		transport.emitIceState('disconnected');
 		expect(watch.state).toBe('restarting');
@@ -77,37 +73,107 @@ describe('ICE `disconnected` right after the tuple change taken for a restart', 
 		expect(closed()).toBeUndefined();
 		await clock.advance(1);
 		expect(closed()).toMatchObject({ reason: 'restart-timeout', clean: false, closedByWatchdog: true, detectionMs: 10_000 });
+		expect(reconnects).toEqual([]);
 		expect(transport.closed).toBe(true);
 		expect(clock.pending()).toBe(0);
 	});
 
-	it('treats ICE `disconnected` more than 100 ms after that tuple change as a departure: the grace applies', async () => {
-		const { clock, transport, watch, closed } = await grantedRestart();
-		transport.emitSelectedTuple();
-		await clock.advance(101);
+	it('counts as the follow-up once it has stood for 100 ms, timed from when it came; ICE `disconnected` after that is a departure', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		await clock.advance(300);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(99);
+		expect(watch.state).toBe('restarting');
+		expect(reconnects).toEqual([]);
+		await clock.advance(1);
+		expect(watch.state).toBe('connected');
+		expect(reconnects).toEqual([{ afterMs: 300, afterRestart: true }]);
+		await clock.advance(1);
 		transport.emitIceState('disconnected');
 		expect(watch.state).toBe('disconnected');
 		await clock.advance(200);
 		expect(closed()).toMatchObject({ reason: 'ice-disconnected', detectionMs: 200 });
 	});
 
-	it('treats it as a departure once an ICE state event confirmed the follow-up', async () => {
-		const { clock, transport, watch, closed } = await grantedRestart();
-		transport.emitSelectedTuple();
+	it('is timed from the first of several tuple changes', async () => {
+		const { clock, transport, watch, reconnects } = await grantedRestart();
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(60);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(99);
+		expect(watch.state).toBe('restarting');
+		await clock.advance(1);
+		expect(reconnects).toEqual([{ afterMs: 0, afterRestart: true }]);
+	});
+
+	it('counts at once when an ICE state event confirms it; ICE `disconnected` after that is a departure', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		await clock.advance(40);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(10);
 		transport.emitIceState('completed');
+		expect(watch.state).toBe('connected');
+		expect(reconnects).toEqual([{ afterMs: 40, afterRestart: true }]);
 		transport.emitIceState('disconnected');
 		expect(watch.state).toBe('disconnected');
 		await clock.advance(200);
 		expect(closed()?.reason).toBe('ice-disconnected');
 	});
 
-	it('does not apply outside a restart: a tuple change then ICE `disconnected` starts the grace', async () => {
+	it('counts as followed when the restart deadline comes before its 100 ms are up', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		await clock.advance(9_950);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(50);
+		expect(watch.state).toBe('connected');
+		expect(reconnects).toEqual([{ afterMs: 9_950, afterRestart: true }]);
+		expect(closed()).toBeUndefined();
+		expect(clock.pending()).toBe(0);
+	});
+
+	it('leaves no timer behind when the watch ends while it waits', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		transport.emitSelectedTuple(TCP);
+		watch.close();
+		expect(closed()?.reason).toBe('app');
+		expect(clock.pending()).toBe(0);
+		await clock.advance(1_000);
+		expect(reconnects).toEqual([]);
+	});
+
+	it('is set aside by a newer granted restart', async () => {
+		const { clock, transport, watch, reconnects } = await grantedRestart();
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(50);
+		await watch.restartIce(); // perUser is off in this policy
+		await clock.advance(100);
+		expect(watch.state).toBe('restarting');
+		expect(reconnects).toEqual([]);
+	});
+});
+
+describe('a new UDP tuple during a restart', () => {
+	it('counts as the follow-up at once (UDP tuples do not close): ICE `disconnected` right after it is a departure', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		await clock.advance(120);
+		transport.emitSelectedTuple();
+		expect(watch.state).toBe('connected');
+		expect(reconnects).toEqual([{ afterMs: 120, afterRestart: true }]);
+		transport.emitIceState('disconnected');
+		expect(watch.state).toBe('disconnected');
+		await clock.advance(200);
+		expect(closed()).toMatchObject({ reason: 'ice-disconnected', detectionMs: 200 });
+	});
+});
+
+describe('outside a restart', () => {
+	it('a new TCP tuple then ICE `disconnected` starts the grace', async () => {
 		const clock = new ManualClock();
 		const watchdog = createWatchdog(POLICY, { clock });
 		const { transport } = createFakeTransport({ appData: { userId: 'alice' } });
 		const watch = watchdog.watch(transport as FakeWebRtcTransport & WatchableTransport);
 		transport.connectClient();
-		transport.emitSelectedTuple();
+		transport.emitSelectedTuple(TCP);
 		transport.emitIceState('disconnected');
 		expect(watch.state).toBe('disconnected');
 		await clock.advance(200);
