@@ -4,15 +4,19 @@ import type { TransportWatch, TransportWatchEvents, WatchableTransport } from '.
 export type WatchEventName = keyof TransportWatchEvents;
 export type RecordedEvent = { [K in WatchEventName]: { name: K; payload: TransportWatchEvents[K] } }[WatchEventName];
 
-const EVENT_NAMES: readonly WatchEventName[] = [
-	'connect',
-	'disconnect',
-	'reconnect',
-	'icerestart',
-	'statechange',
-	'close',
-	'listenererror',
-];
+/** A key for every event a TransportWatch emits: the compiler fails here when one is missing. */
+const EVERY_WATCH_EVENT: Record<WatchEventName, true> = {
+	connect: true,
+	disconnect: true,
+	reconnect: true,
+	icerestart: true,
+	statechange: true,
+	close: true,
+	listenererror: true,
+};
+
+/** Every event a TransportWatch emits, in the order above. */
+export const WATCH_EVENT_NAMES = Object.keys(EVERY_WATCH_EVENT) as readonly WatchEventName[];
 
 export interface EventLog {
 	readonly all: RecordedEvent[];
@@ -32,7 +36,7 @@ export function recordEvents(watch: TransportWatch<WatchableTransport<unknown>>)
 			all.push({ name, payload } as RecordedEvent);
 		});
 	};
-	for (const name of EVENT_NAMES) listen(name);
+	for (const name of WATCH_EVENT_NAMES) listen(name);
 	return {
 		all,
 		names: () => all.map((event) => event.name),

@@ -15,6 +15,7 @@ import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } fr
 import type { WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { untilEvery } from '../helpers/until.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
 import { type CountingClock, countingClock, listenersOn } from '../helpers/watch-probes.js';
 
@@ -139,15 +140,7 @@ async function launchWatched(
 	return { client, ...made.watched, proxy };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-	const deadline = performance.now() + timeoutMs;
-	for (;;) {
-		const value = probe();
-		if (value !== undefined) return value;
-		if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
+const until = untilEvery(10);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -21,6 +21,7 @@ import {
 } from '../helpers/chromium/harness.js';
 import type { WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { untilEvery } from '../helpers/until.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
@@ -89,15 +90,7 @@ async function launch(
 	return { client, watches, events, spies, tuples, connectedAndSettled };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-	const deadline = performance.now() + timeoutMs;
-	for (;;) {
-		const value = probe();
-		if (value !== undefined) return value;
-		if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
-}
+const until = untilEvery(20);
 
 async function denial(promise: Promise<unknown>): Promise<IceRestartDeniedError> {
 	const error = await promise.then(

@@ -16,6 +16,7 @@ import type { CloseInfo, TransportWatch, Watchdog, WatchdogSnapshot, WatchListen
 import { createWatchdog } from '../../src/index.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { samples } from '../helpers/prometheus-samples.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
@@ -25,17 +26,6 @@ afterEach(() => {
 	watchdog?.stop();
 	watchdog = undefined;
 });
-
-/** `name{labels} value` lines of a scrape, as a map (comments left out). */
-function samples(text: string): Map<string, number> {
-	const map = new Map<string, number>();
-	for (const line of text.split('\n')) {
-		if (line === '' || line.startsWith('#')) continue;
-		const at = line.lastIndexOf(' ');
-		map.set(line.slice(0, at), Number(line.slice(at + 1)));
-	}
-	return map;
-}
 
 /** Reads one sample, failing with the whole scrape when the series is missing. */
 function sample(scrape: Map<string, number>, series: string): number {

@@ -9,7 +9,7 @@ import { type CloseInfo, createWatchdog, type TransportWatch, type WatchdogPolic
 import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { recordEvents } from '../helpers/watch-events.js';
+import { recordEvents, WATCH_EVENT_NAMES } from '../helpers/watch-events.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
 const problems = useProcessProblems();
@@ -86,15 +86,7 @@ describe('listeners that throw on every event', () => {
 		}
 		watchdog.observer.on('listenererror', ({ event }) => observerErrors.push(event));
 		const w = await withWerift(watchdog, 'thrower', (watch) => {
-			for (const event of [
-				'connect',
-				'disconnect',
-				'reconnect',
-				'icerestart',
-				'statechange',
-				'close',
-				'listenererror',
-			] as const) {
+			for (const event of WATCH_EVENT_NAMES) {
 				watch.on(event, () => {
 					throw new Error(`${event} listener`);
 				});

@@ -61,6 +61,36 @@ const kill = (): void => {
 	process.kill(sfu.worker.pid, 'SIGKILL');
 };
 
+type RestartIceRequest = ReturnType<WebRtcTransport['restartIce']>;
+
+/**
+ * Replaces `transport.restartIce` (what the watch calls to ask mediasoup) with a spy that counts
+ * the calls and runs `around(send)`, `send()` making the real request; `sent` reads the count.
+ */
+function spyRestartIce(
+	transport: WebRtcTransport,
+	around: (send: () => RestartIceRequest) => RestartIceRequest = (send) => send(),
+): { readonly sent: number } {
+	const original = transport.restartIce.bind(transport);
+	let sent = 0;
+	transport.restartIce = () => {
+		sent += 1;
+		return around(original);
+	};
+	return {
+		get sent() {
+			return sent;
+		},
+	};
+}
+
+/** What `promise` rejects with (`undefined` if it fulfils). */
+const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+	promise.then(
+		() => undefined,
+		(reason: unknown) => reason,
+	);
+
 /** A transport connected by a real werift client (data-only, its own port). */
 async function connectedByWerift(watch: (transport: WebRtcTransport) => Watched, userId: string) {
 	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId } });
@@ -123,21 +153,15 @@ describe('worker SIGKILL', () => {
 	it('while mediasoup`s own restartIce() request is in flight: the call is refused as `closed`, the watch ends with `worker-died`', async () => {
 		const { clock, watch } = harness({ inactivityTimeoutMs: Number.POSITIVE_INFINITY });
 		const w = await connectedByWerift(watch, 'restarter');
-		const original = w.transport.restartIce.bind(w.transport);
-		let sent = 0;
-		w.transport.restartIce = () => {
-			sent += 1;
+		const spy = spyRestartIce(w.transport, (send) => {
 			// Frozen first, so the worker cannot answer the request before SIGKILL lands.
 			process.kill(sfu.worker.pid, 'SIGSTOP');
-			const request = original();
+			const request = send();
 			kill();
 			return request;
-		};
-		const error = await w.watch.restartIce().then(
-			() => undefined,
-			(reason: unknown) => reason,
-		);
-		expect(sent).toBe(1);
+		});
+		const error = await rejectionOf(w.watch.restartIce());
+		expect(spy.sent).toBe(1);
 		expect(isIceRestartDeniedError(error) && error.reason).toBe('closed');
 		// mediasoup's own rejection is kept as the cause.
 		expect(String((error as Error).cause)).toContain('Channel closed');
@@ -186,20 +210,12 @@ describe('router closed during restartIce()', () => {
 		const { clock, watch } = harness(policy);
 		const transport = await createTestTransport(sfu.router, { appData: { userId: 'u' } });
 		const w = watch(transport);
-		let sent = 0;
-		const original = transport.restartIce.bind(transport);
-		transport.restartIce = () => {
-			sent += 1;
-			return original();
-		};
+		const spy = spyRestartIce(transport);
 		const request = w.watch.restartIce();
 		sfu.router.close();
-		const error = await request.then(
-			() => undefined,
-			(reason: unknown) => reason,
-		);
+		const error = await rejectionOf(request);
 		expect(isIceRestartDeniedError(error) && error.reason).toBe('closed');
-		expect(sent).toBe(0);
+		expect(spy.sent).toBe(0);
 		await expectEndedOnce(w, 'router-closed');
 		expect(clock.pending()).toBe(0);
 		expect(problems.seen).toEqual([]);
@@ -209,19 +225,13 @@ describe('router closed during restartIce()', () => {
 		const { clock, watch } = harness(policy);
 		const transport = await createTestTransport(sfu.router, { appData: { userId: 'u' } });
 		const w = watch(transport);
-		let sent = 0;
-		const original = transport.restartIce.bind(transport);
-		transport.restartIce = () => {
-			sent += 1;
-			const response = original();
+		const spy = spyRestartIce(transport, (send) => {
+			const response = send();
 			sfu.router.close();
 			return response;
-		};
-		const error = await w.watch.restartIce().then(
-			() => undefined,
-			(reason: unknown) => reason,
-		);
-		expect(sent).toBe(1);
+		});
+		const error = await rejectionOf(w.watch.restartIce());
+		expect(spy.sent).toBe(1);
 		expect(isIceRestartDeniedError(error) && error.reason).toBe('closed');
 		await expectEndedOnce(w, 'router-closed');
 		expect(w.events.transitions()).toEqual(['connecting→closed']);

@@ -4,12 +4,12 @@
 // close/stop, and a worker that never answers stalls nothing.
 import { format } from 'node:util';
 import debug from 'debug';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../src/clock.js';
-import type { CloseInfo, TransportWatch, Watchdog, WatchdogPolicyOptions } from '../../src/index.js';
-import { createWatchdog } from '../../src/index.js';
+import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
 import { MIN_TICK_MS, STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
 import { createFakeTransport, FakeInvalidStateError, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';
 
 type Transport = FakeWebRtcTransport<{ userId: string }> & { dump(): Promise<unknown>; dumpCalls: number };
 
@@ -30,24 +30,7 @@ function fakeTransport(userId: string, media: { producers?: number; consumers?: 
 	return withDump;
 }
 
-const watchdogs: Watchdog[] = [];
-const clients: Array<ReturnType<typeof setInterval>> = [];
-
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	for (const client of clients.splice(0)) clearInterval(client);
-	for (const watchdog of watchdogs.splice(0)) watchdog.stop();
-	vi.useRealTimers();
-});
-
-function setup(policy: WatchdogPolicyOptions = {}): Watchdog {
-	const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY, ...policy });
-	watchdogs.push(watchdog);
-	return watchdog;
-}
+const { setup, addInterval, clearIntervals } = useFakeWatchdogs();
 
 /** Watches `transport` and connects its client; the watch is then tracked. */
 function connect(watchdog: Watchdog, transport: Transport): TransportWatch {
@@ -62,7 +45,7 @@ function client(transport: Transport, everyMs: number, bytes = 100): { stop(): v
 	const timer = setInterval(() => {
 		transport.bytesReceived += bytes;
 	}, everyMs);
-	clients.push(timer);
+	addInterval(timer);
 	return { stop: () => clearInterval(timer) };
 }
 
@@ -137,7 +120,7 @@ describe('detection', () => {
 		const consent = setInterval(() => {
 			transport.counters.bytesSent += 64;
 		}, 2_500);
-		clients.push(consent);
+		addInterval(consent);
 		await vi.advanceTimersByTimeAsync(120_000);
 		expect(watch.state).toBe('connected');
 		expect(transport.dumpCalls).toBe(0);
@@ -161,7 +144,7 @@ describe('detection', () => {
 		const rtcp = setInterval(() => {
 			transport.counters.bytesSent += 80; // receiver reports, sent whether the client is there or not
 		}, 1_000);
-		clients.push(media, rtcp);
+		addInterval(media, rtcp);
 		await vi.advanceTimersByTimeAsync(10_000);
 		clearInterval(media);
 		const vanishedAt = performance.now();
@@ -185,7 +168,7 @@ describe('detection', () => {
 			const rtcp = setInterval(() => {
 				transport.counters.bytesSent += 128;
 			}, 5_000);
-			clients.push(rtcp);
+			addInterval(rtcp);
 			await vi.advanceTimersByTimeAsync(120_000);
 			expect(watch.state).toBe('connected');
 			expect(transport.dumpCalls).toBe(1);
@@ -302,8 +285,7 @@ describe('pacing', () => {
 			setTimeout: (callback, ms) => setTimeout(callback, ms + random(9)),
 			clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 		};
-		const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY }, { clock: lateClock });
-		watchdogs.push(watchdog);
+		const watchdog = setup({}, { clock: lateClock });
 		const closes: CloseInfo[] = [];
 		// 40 transports at 20 polls/s: one poll every 50 ms, each tick a few ms late.
 		for (let i = 0; i < 40; i += 1) {
@@ -335,11 +317,7 @@ describe('pacing', () => {
 			setTimeout: (callback, ms) => setTimeout(callback, ms + lateBy()),
 			clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 		};
-		const watchdog = createWatchdog(
-			{ maxPendingPerUser: Number.POSITIVE_INFINITY, liveness: { maxStatsRequestsPerSecond: 25 } },
-			{ clock: lateClock },
-		);
-		watchdogs.push(watchdog);
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 25 } }, { clock: lateClock });
 		// 200 idle clients, and 50 with producers whose media stops at 20 s: each silence onset asks dump().
 		const idle = Array.from({ length: 200 }, (_, i) => fakeTransport(`idle${i}`));
 		const media = Array.from({ length: 50 }, (_, i) => fakeTransport(`media${i}`, { producers: 1 }));
@@ -363,7 +341,7 @@ describe('pacing', () => {
 				transport.counters.rtpBytesReceived += 4_800;
 			}, 500),
 		);
-		clients.push(...flows);
+		addInterval(...flows);
 		await vi.advanceTimersByTimeAsync(20_000);
 		for (const flow of flows) clearInterval(flow);
 		await vi.advanceTimersByTimeAsync(60_000);
@@ -464,7 +442,7 @@ describe('what is polled', () => {
 		b.close(); // closed outside the watchdog
 		expect(watchB.closeReason).toBe('transport-closed');
 		const [callsA, callsB] = [a.getStatsCalls, b.getStatsCalls];
-		for (const timer of clients.splice(0)) clearInterval(timer);
+		clearIntervals();
 		expect(vi.getTimerCount()).toBe(0);
 		await vi.advanceTimersByTimeAsync(60_000);
 		expect([a.getStatsCalls, b.getStatsCalls]).toEqual([callsA, callsB]);

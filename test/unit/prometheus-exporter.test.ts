@@ -8,6 +8,7 @@ import { isWatchdogError } from '../../src/errors.js';
 import type { Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { samples } from '../helpers/prometheus-samples.js';
 
 const watchdogs: Watchdog[] = [];
 afterEach(() => {
@@ -22,17 +23,6 @@ function newWatchdog(): Watchdog {
 
 function transportOf(userId: string): FakeWebRtcTransport<{ userId: string }> {
 	return createFakeTransport({ appData: { userId } }).transport;
-}
-
-/** `name{labels} value` lines of a scrape, as a map (comments left out). */
-function samples(text: string): Map<string, number> {
-	const map = new Map<string, number>();
-	for (const line of text.split('\n')) {
-		if (line === '' || line.startsWith('#')) continue;
-		const at = line.lastIndexOf(' ');
-		map.set(line.slice(0, at), Number(line.slice(at + 1)));
-	}
-	return map;
 }
 
 const NAMES = [

@@ -4,33 +4,17 @@
 // of watches and of the observer. Fake transports and fake timers drive the real scheduler;
 // test/integration/prometheus.test.ts does the same against a real worker.
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { registerPrometheusMetrics } from '../../src/adapters/prometheus.js';
-import type { Watchdog, WatchdogPolicyOptions, WatchdogSnapshot } from '../../src/index.js';
-import { createWatchdog } from '../../src/index.js';
+import type { Watchdog, WatchdogSnapshot } from '../../src/index.js';
 import { STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
 import { createFakeTransport, type FakeTransportStat, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';
+import { samples } from '../helpers/prometheus-samples.js';
 
 type Transport = FakeWebRtcTransport<{ userId: string }>;
 
-const watchdogs: Watchdog[] = [];
-const timers: Array<ReturnType<typeof setInterval>> = [];
-
-beforeEach(() => {
-	vi.useFakeTimers({ now: 0 });
-});
-
-afterEach(() => {
-	for (const timer of timers.splice(0)) clearInterval(timer);
-	for (const watchdog of watchdogs.splice(0)) watchdog.stop();
-	vi.useRealTimers();
-});
-
-function setup(policy: WatchdogPolicyOptions = {}): Watchdog {
-	const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY, ...policy });
-	watchdogs.push(watchdog);
-	return watchdog;
-}
+const { setup, addInterval } = useFakeWatchdogs();
 
 /** A fake transport of `userId`, watched and connected: the scheduler polls it from now on. */
 function connected(watchdog: Watchdog, userId: string): Transport {
@@ -43,18 +27,7 @@ function connected(watchdog: Watchdog, userId: string): Transport {
 
 /** Runs `step` every `everyMs` of fake time until the test ends. */
 function every(everyMs: number, step: () => void): void {
-	timers.push(setInterval(step, everyMs));
-}
-
-/** `name{labels} value` lines of a scrape, as a map (comments left out). */
-function samples(text: string): Map<string, number> {
-	const map = new Map<string, number>();
-	for (const line of text.split('\n')) {
-		if (line === '' || line.startsWith('#')) continue;
-		const at = line.lastIndexOf(' ');
-		map.set(line.slice(0, at), Number(line.slice(at + 1)));
-	}
-	return map;
+	addInterval(setInterval(step, everyMs));
 }
 
 const P = 'mediasoup_watchdog_liveness_';
