@@ -1,9 +1,10 @@
 // A healthy Chromium user who mutes the microphone: mediasoup-client's `zeroRtpOnPause: true`
 // stops the paused track's RTP (3.18 sets its transceiver 'inactive'), so the page sends no RTP
 // at all; the paused audio producer is the only producer on the send transport (camera off).
-// The app pauses the server producer too, as it would on a mute signal (both orders). The user is
-// still there: the send transport must stay `connected` under the default policy, on its own port
-// and on a WebRtcServer.
+// The app pauses the server producer too, as it would on a mute signal (both orders), or, in one
+// more case on a WebRtcServer (where consent checks are invisible), never tells the server. The
+// user is still there: the send transport must stay `connected` under the default policy, on its
+// own port and on a WebRtcServer.
 // The test samples the transport's counters every 500 ms for 60 s after the mute and prints the
 // longest gap between growths of bytesReceived, the close (if any) and the producer's dump.
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ const sfu = useMediasoup({
 	closeClients: [closeAllChromiumClients],
 });
 
-type Order = 'page then server' | 'server then page';
+type Order = 'page then server' | 'server then page' | 'page only';
 
 interface Sample {
 	/** performance.now() when sampled; made relative to the mute's start for the report. */
@@ -78,29 +79,34 @@ function growthGaps(samples: Sample[]): {
 }
 
 describe('a Chromium user who muted the microphone with zeroRtpOnPause (audio only, camera off)', () => {
-	it('keeps the send transport connected for 60 s after the mute, on its own port and on a WebRtcServer', async () => {
+	it('keeps the send transport connected for 60 s after the mute, on its own port and on a WebRtcServer, whether or not the app pauses the server producer', async () => {
 		const cases: Case[] = [];
-		for (const onServer of [false, true]) {
-			for (const order of ['page then server', 'server then page'] as const) {
-				const name = `${onServer ? 'WebRtcServer' : 'own port'}, ${order}`;
-				let watch: TransportWatch | undefined;
-				const client = await launchChromiumClient(sfu.router, {
-					transports: 'send',
-					media: { audio: true, video: false, zeroRtpOnPause: true },
-					...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
-					onTransport: (t) => {
-						watch = sfu.watchdog.watch(t, { worker: sfu.worker, userId: name });
-					},
-				});
-				await client.waitForConnected();
-				if (!watch) throw new Error('no watch');
-				expect(client.producers.map((p) => p.kind)).toEqual(['audio']);
-				const entry: Case = { name, client, transport: client.transport('send'), watch, order, mutedAt: 0, samples: [] };
-				watch.on('close', (info) => {
-					entry.closed = { at: performance.now(), info };
-				});
-				cases.push(entry);
-			}
+		const orders: Array<[onServer: boolean, order: Order]> = [
+			[false, 'page then server'],
+			[false, 'server then page'],
+			[true, 'page then server'],
+			[true, 'server then page'],
+			[true, 'page only'],
+		];
+		for (const [onServer, order] of orders) {
+			const name = `${onServer ? 'WebRtcServer' : 'own port'}, ${order}`;
+			let watch: TransportWatch | undefined;
+			const client = await launchChromiumClient(sfu.router, {
+				transports: 'send',
+				media: { audio: true, video: false, zeroRtpOnPause: true },
+				...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
+				onTransport: (t) => {
+					watch = sfu.watchdog.watch(t, { worker: sfu.worker, userId: name });
+				},
+			});
+			await client.waitForConnected();
+			if (!watch) throw new Error('no watch');
+			expect(client.producers.map((p) => p.kind)).toEqual(['audio']);
+			const entry: Case = { name, client, transport: client.transport('send'), watch, order, mutedAt: 0, samples: [] };
+			watch.on('close', (info) => {
+				entry.closed = { at: performance.now(), info };
+			});
+			cases.push(entry);
 		}
 
 		// Audio flows first, so the transport has carried RTP.
@@ -149,7 +155,9 @@ describe('a Chromium user who muted the microphone with zeroRtpOnPause (audio on
 		await Promise.all(
 			cases.map(async (c) => {
 				const producer = c.client.producers[0] as (typeof c.client.producers)[number];
-				if (c.order === 'page then server') {
+				if (c.order === 'page only') {
+					await c.client.pauseProducerInPage(producer.id);
+				} else if (c.order === 'page then server') {
 					await c.client.pauseProducerInPage(producer.id);
 					await producer.pause();
 				} else {
