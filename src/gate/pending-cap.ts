@@ -18,6 +18,8 @@ function settle<T>(call: () => Promise<T> | T): Promise<T> {
 	}
 }
 
+const noop = (): void => {};
+
 /** How long a pending entry outlives the connect deadline in the store (a crashed node's entries expire). */
 const PENDING_TTL_MARGIN_MS = 5_000;
 
@@ -31,8 +33,12 @@ const PENDING_TTL_MARGIN_MS = 5_000;
 export class PendingCap {
 	readonly #policy: WatchdogPolicy<never>;
 	readonly #store: WatchdogStore;
-	/** transportId → userId while the transport holds a slot. */
-	readonly #holders = new Map<string, string>();
+	/**
+	 * transportId → its user and the store's answer to adding it, while the transport holds a slot.
+	 * The removal waits for that answer: a removal that overtook the add in the store (Redis's
+	 * NOSCRIPT retry, say) would leave a slot taken by a transport that is gone.
+	 */
+	readonly #holders = new Map<string, { readonly userId: string; readonly added: Promise<unknown> }>();
 
 	constructor(policy: WatchdogPolicy<never>, store: WatchdogStore) {
 		this.#policy = policy;
@@ -74,10 +80,11 @@ export class PendingCap {
 	admit(watch: WatchHandleInternal): void {
 		const { userId, transportId } = watch;
 		if (userId === undefined || this.#max === Number.POSITIVE_INFINITY) return;
-		this.#holders.set(transportId, userId);
 		const ttlMs = Math.min(this.#policy.connectTimeoutMs, MAX_TIMER_MS) + PENDING_TTL_MARGIN_MS;
 		const max = this.#max;
-		settle(() => this.#store.addPending(userId, transportId, ttlMs))
+		const added = settle(() => this.#store.addPending(userId, transportId, ttlMs));
+		this.#holders.set(transportId, { userId, added });
+		added
 			.then((pending) => {
 				if (typeof pending !== 'number' || Number.isNaN(pending)) {
 					throw new TypeError(`store.addPending() must resolve with a count, got ${String(pending)}`);
@@ -118,14 +125,21 @@ export class PendingCap {
 			);
 	}
 
-	/** Gives the slot of `transportId` back (it connected or ended). Idempotent. */
+	/**
+	 * Gives the slot of `transportId` back (it connected or ended), once the store has answered its
+	 * add, whatever the answer. Idempotent.
+	 */
 	release(transportId: string): void {
-		const userId = this.#holders.get(transportId);
-		if (userId === undefined) return;
+		const holder = this.#holders.get(transportId);
+		if (holder === undefined) return;
 		this.#holders.delete(transportId);
-		settle(() => this.#store.removePending(userId, transportId)).then(
-			() => logger.debug('release() [userId:%s, transportId:%s]', userId, transportId),
-			(error: unknown) => logger.warn('release() store failed [userId:%s, transportId:%s]: %o', userId, transportId, error),
-		);
+		const { userId, added } = holder;
+		added
+			.then(noop, noop)
+			.then(() => this.#store.removePending(userId, transportId))
+			.then(
+				() => logger.debug('release() [userId:%s, transportId:%s]', userId, transportId),
+				(error: unknown) => logger.warn('release() store failed [userId:%s, transportId:%s]: %o', userId, transportId, error),
+			);
 	}
 }

@@ -30,6 +30,8 @@ const STATS_TIMEOUT_MS = 2_000;
  */
 const TUPLE_FALLBACK_MS = 100;
 
+const isIceLive = (iceState: string): boolean => iceState === 'connected' || iceState === 'completed';
+
 /**
  * p-timeout's timers on a clock, one object per clock rather than one per call (a watch in
  * `connecting` holds its deadline's for up to `connectTimeoutMs`).
@@ -322,7 +324,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	#onIceState(iceState: string): void {
 		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
-		const live = iceState === 'connected' || iceState === 'completed';
+		const live = isIceLive(iceState);
 		if (iceState === 'disconnected') {
 			if (this.#state === 'restarting') {
 				// The new TCP tuple was mediasoup falling back to another closing connection.
@@ -375,7 +377,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		const at = this.#tcpTupleAt ?? this.#host.clock.now();
 		this.#tcpTupleAt = at;
 		this.#tcpTupleTimer ??= new TimerSlot(this.#host.clock);
-		this.#tcpTupleTimer.arm(TUPLE_FALLBACK_MS, () => this.#restartFollowed('iceselectedtuplechange', at));
+		this.#tcpTupleTimer.arm(TUPLE_FALLBACK_MS, () => {
+			if (this.#state === 'restarting') this.#restartFollowed('iceselectedtuplechange', at);
+		});
 	}
 
 	#clearTcpTuple(): void {
@@ -443,7 +447,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#restartStartedAt = this.#host.clock.now();
 		this.#restartBaselineBytes = this.#bytesReceived(transport);
 		const generation = ++this.#restartGeneration;
-		this.#iceDownSinceRestart = transport.iceState !== 'connected' && transport.iceState !== 'completed';
+		this.#iceDownSinceRestart = !isIceLive(transport.iceState);
 		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
 		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
 		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms, generation));
@@ -471,18 +475,25 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		const transport = this.#transport;
 		if (!transport || this.#state !== 'restarting') return;
 		if (this.#tcpTupleAt !== undefined) {
-			this.#restartFollowed('iceselectedtuplechange', this.#tcpTupleAt);
+			this.#awaitTcpTuple(ms, generation);
 			return;
 		}
-		const iceState = transport.iceState;
-		const iceLive = iceState === 'connected' || iceState === 'completed';
+		let iceState = transport.iceState;
 		let bytes = '';
-		if (iceLive) {
+		if (isIceLive(iceState)) {
 			const [before, after] = await Promise.all([this.#restartBaselineBytes, this.#bytesReceived(transport)]);
-			// A newer restart (or the end of the watch) took over while stats were on their way.
+			// A newer restart (or the end of the watch, or the client following it) took over while
+			// stats were on their way.
 			if (this.#state !== 'restarting' || generation !== this.#restartGeneration) return;
+			// A new TCP tuple came meanwhile: it decides.
+			if (this.#tcpTupleAt !== undefined) {
+				this.#awaitTcpTuple(ms, generation);
+				return;
+			}
 			bytes = before === undefined || after === undefined ? ', stats unavailable' : `, bytesReceived ${before} → ${after}`;
-			if (before !== undefined && after !== undefined && after > before) {
+			// ICE may have gone down meanwhile: bytes from before that are no sign of life now.
+			iceState = transport.iceState;
+			if (isIceLive(iceState) && before !== undefined && after !== undefined && after > before) {
 				logger.debug(
 					'restart not followed, but the transport is alive on its old credentials [transportId:%s]',
 					this.transportId,
@@ -497,6 +508,18 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			detail: `ICE did not reconnect within ${ms} ms of the granted restart (iceState:${iceState}${bytes})`,
 			detectionMs: this.#host.clock.now() - this.#restartStartedAt,
 		});
+	}
+
+	/**
+	 * The restart's deadline came while a new TCP tuple waits out TUPLE_FALLBACK_MS: the verdict
+	 * waits for it. If the tuple stands, the restart was followed (and this timer cleared); if ICE
+	 * goes down first, the deadline's verdict runs when this timer fires.
+	 */
+	#awaitTcpTuple(ms: number, generation: number): void {
+		const leftMs = Math.max(1, (this.#tcpTupleAt ?? 0) + TUPLE_FALLBACK_MS - this.#host.clock.now());
+		logger.debug('restart deadline waits for a new TCP tuple [transportId:%s, leftMs:%d]', this.transportId, leftMs);
+		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
+		this.#reconnectTimer.arm(leftMs, () => void this.#onRestartDeadline(ms, generation));
 	}
 
 	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */

@@ -1,10 +1,14 @@
 // The Redis store against a real Debian redis-server (no mediasoup here: the two-node cluster test
-// is redis-cluster.test.ts). Two ioredis clients stand for two SFU nodes.
+// is redis-cluster.test.ts; fake transports where a watchdog is needed). Two ioredis clients stand
+// for two SFU nodes.
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisStore, isRedisStoreError, RedisStoreError } from '../../src/adapters/redis.js';
+import type { WatchableTransport } from '../../src/index.js';
 import { definePolicy } from '../../src/policy.js';
+import { createWatchdog } from '../../src/watchdog.js';
+import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 let server: RedisServer;
@@ -150,6 +154,26 @@ describe('pending transports (a sorted set per user)', () => {
 		await sleep(500);
 		expect(await dbsizeSettled()).toBe(0); // expired by Redis with nobody asking
 		expect(await store.countPending('heidi')).toBe(0);
+	});
+});
+
+describe('a watchdog on the store', () => {
+	it('leaves no pending slot behind when a watch ends while Redis still has to load the script (NOSCRIPT)', async () => {
+		const store = createRedisStore({ client: await client(), keyPrefix: 'noscript' });
+		const watchdog = createWatchdog({ store, maxPendingPerUser: 4, inactivityTimeoutMs: Number.POSITIVE_INFINITY });
+		try {
+			for (let round = 0; round < 3; round++) {
+				await server.command('SCRIPT', 'FLUSH'); // as after a Redis restart
+				const { transport } = createFakeTransport({ appData: { userId: 'judy' } });
+				// The add (EVALSHA, NOSCRIPT, then EVAL) is on its way when the watch ends and gives the slot back.
+				watchdog.watch(transport as FakeWebRtcTransport & WatchableTransport).close();
+				await sleep(100);
+				expect(await store.countPending('judy'), `round ${round}`).toBe(0);
+			}
+			expect(await server.dbsize()).toBe(0);
+		} finally {
+			watchdog.stop();
+		}
 	});
 });
 

@@ -241,6 +241,34 @@ describe('the cap', () => {
 		await settle();
 		expect(watch.state).toBe('connected');
 	});
+
+	it('gives a slot back only after the store has answered its add, so the removal cannot overtake it', async () => {
+		const calls: string[] = [];
+		const answers: Array<() => void> = [];
+		const slow: WatchdogStore = {
+			consumeRestart: async () => ({ allowed: true, retryAfterMs: 0 }),
+			addPending: (_userId, transportId) => {
+				calls.push(`add ${transportId}`);
+				return new Promise<number>((resolve, reject) => {
+					answers.push(transportId === 'fails' ? () => reject(new Error('store down')) : () => resolve(1));
+				});
+			},
+			removePending: async (_userId, transportId) => {
+				calls.push(`remove ${transportId}`);
+			},
+			countPending: async () => 0,
+		};
+		const { watchdog, settle } = setup({ store: slow, maxPendingPerUser: 4 });
+		for (const id of ['ok', 'fails']) {
+			const { transport } = createFakeTransport({ id, appData: { userId: 'ivan' } });
+			watchdog.watch(transport as Fake & WatchableTransport).close();
+		}
+		await settle();
+		expect(calls).toEqual(['add ok', 'add fails']);
+		for (const answer of answers) answer();
+		await settle();
+		expect(calls).toEqual(['add ok', 'add fails', 'remove ok', 'remove fails']);
+	});
 });
 
 describe('store failure', () => {

@@ -120,14 +120,31 @@ describe('a new ICE-TCP tuple during a restart', () => {
 		expect(closed()?.reason).toBe('ice-disconnected');
 	});
 
-	it('counts as followed when the restart deadline comes before its 100 ms are up', async () => {
+	it('makes the restart deadline wait for it: followed when it stands', async () => {
 		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
 		await clock.advance(9_950);
 		transport.emitSelectedTuple(TCP);
+		await clock.advance(50); // the deadline
+		expect(watch.state).toBe('restarting');
+		expect(reconnects).toEqual([]);
 		await clock.advance(50);
 		expect(watch.state).toBe('connected');
 		expect(reconnects).toEqual([{ afterMs: 9_950, afterRestart: true }]);
 		expect(closed()).toBeUndefined();
+		expect(clock.pending()).toBe(0);
+	});
+
+	it('makes the restart deadline wait for it: `restart-timeout`, and no `reconnect`, when ICE goes `disconnected` first', async () => {
+		const { clock, transport, reconnects, closed } = await grantedRestart();
+		await clock.advance(9_950);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(50); // the deadline
+		transport.emitIceState('disconnected');
+		expect(closed()).toBeUndefined();
+		await clock.advance(50);
+		expect(closed()).toMatchObject({ reason: 'restart-timeout', detectionMs: 10_050 });
+		expect(closed()?.detail).toContain('iceState:disconnected');
+		expect(reconnects).toEqual([]);
 		expect(clock.pending()).toBe(0);
 	});
 
@@ -149,6 +166,70 @@ describe('a new ICE-TCP tuple during a restart', () => {
 		await clock.advance(100);
 		expect(watch.state).toBe('restarting');
 		expect(reconnects).toEqual([]);
+	});
+});
+
+/**
+ * Holds the next getStats() request (the restart deadline's) until the test answers it; the answer
+ * sets `bytesReceived` and lets the transport's own stats through.
+ */
+function holdStats(transport: FakeWebRtcTransport, clock: ManualClock): (bytesReceived: number) => Promise<void> {
+	let release: (() => void) | undefined;
+	transport.getStatsImpl = () =>
+		new Promise<void>((resolve) => {
+			release = resolve;
+		}).then(() => {
+			transport.getStatsImpl = undefined;
+			return transport.getStats();
+		});
+	return async (bytesReceived) => {
+		if (!release) throw new Error('no getStats() request was made');
+		transport.bytesReceived = bytesReceived;
+		release();
+		await clock.advance(0); // lets the answer reach the watch
+	};
+}
+
+describe('while the restart deadline reads bytesReceived', () => {
+	it('a new TCP tuple decides, not the bytes: `restart-timeout` when ICE goes down within its 100 ms', async () => {
+		const { clock, transport, watch, reconnects, closed } = await grantedRestart();
+		const answer = holdStats(transport, clock);
+		await clock.advance(10_000); // the deadline asks for stats
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(20);
+		await answer(500); // bytes grew: alive on its old credentials, were it not for the tuple
+		expect(watch.state).toBe('restarting');
+		await clock.advance(20);
+		transport.emitIceState('disconnected');
+		await clock.advance(60);
+		expect(closed()).toMatchObject({ reason: 'restart-timeout', detectionMs: 10_100 });
+		expect(reconnects).toEqual([]);
+		expect(clock.pending()).toBe(0);
+	});
+
+	it('a new TCP tuple decides, not the bytes: followed when it stands', async () => {
+		const { clock, transport, watch, reconnects } = await grantedRestart();
+		const answer = holdStats(transport, clock);
+		await clock.advance(10_000);
+		transport.emitSelectedTuple(TCP);
+		await answer(0); // no bytes: a `restart-timeout`, were it not for the tuple
+		expect(watch.state).toBe('restarting');
+		await clock.advance(100);
+		expect(watch.state).toBe('connected');
+		expect(reconnects).toEqual([{ afterMs: 10_000, afterRestart: true }]);
+		expect(clock.pending()).toBe(0);
+	});
+
+	it('ICE `disconnected` meanwhile makes the bytes of before no sign of life: `restart-timeout`', async () => {
+		const { clock, transport, watch, closed } = await grantedRestart();
+		const answer = holdStats(transport, clock);
+		await clock.advance(10_000);
+		transport.emitIceState('disconnected');
+		await answer(500);
+		expect(watch.state).toBe('closed');
+		expect(closed()).toMatchObject({ reason: 'restart-timeout', detectionMs: 10_000 });
+		expect(closed()?.detail).toContain('iceState:disconnected');
+		expect(clock.pending()).toBe(0);
 	});
 });
 
