@@ -5,6 +5,8 @@ const logger = new Logger('emitter');
 // biome-ignore lint/suspicious/noExplicitAny: event maps are checked at the call sites
 export type EventMap = Record<string, any>;
 type Listener<T> = (payload: T) => void;
+/** What once() registers: the wrapper carries the listener it calls, so off() can find it. */
+type OnceWrapper<T> = Listener<T> & { listener: Listener<T> };
 
 /** Payload of `listenererror`: a listener threw while handling `event`. */
 export interface ListenerErrorEvent {
@@ -33,16 +35,27 @@ export class SafeEmitter<Events extends EventMap> {
 	}
 
 	once<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
-		const wrapper: Listener<Events[K]> = (payload) => {
+		const wrapper = ((payload) => {
 			this.off(event, wrapper);
 			listener(payload);
-		};
+		}) as OnceWrapper<Events[K]>;
+		// A property on the wrapper, like Node's EventEmitter: no other allocation per listener.
+		wrapper.listener = listener;
 		return this.on(event, wrapper);
 	}
 
+	/**
+	 * Removes `listener`, or the once() wrapper of it: the one added last when there are several,
+	 * as Node's EventEmitter does.
+	 */
 	off<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
 		const set = this.#listeners?.get(event);
-		if (set?.delete(listener as Listener<never>) && set.size === 0) this.#listeners?.delete(event);
+		if (!set) return this;
+		let found: Listener<never> | undefined;
+		for (const added of set) {
+			if (added === listener || (added as Partial<OnceWrapper<never>>).listener === listener) found = added;
+		}
+		if (found !== undefined && set.delete(found) && set.size === 0) this.#listeners?.delete(event);
 		return this;
 	}
 

@@ -76,7 +76,7 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 	const liveness = optionalObject(input.liveness, 'liveness');
 	const iceRestart = optionalObject(input.iceRestart, 'iceRestart');
 	const perUser = resolvePerUser(iceRestart?.perUser);
-	const maxStatsRequestsPerSecond = positiveNumber(
+	const maxStatsRequestsPerSecond = perSecond(
 		liveness?.maxStatsRequestsPerSecond,
 		'liveness.maxStatsRequestsPerSecond',
 		d.liveness.maxStatsRequestsPerSecond,
@@ -220,11 +220,17 @@ function count(value: unknown, name: string, fallback: number, min = 0): number 
 	return n;
 }
 
-function positiveNumber(value: unknown, name: string, fallback: number): number {
+/** A rate per second, finite, whose interval (1000 / rate ms) a timer can wait: ≥ 1000 / 2^31-1. */
+function perSecond(value: unknown, name: string, fallback: number): number {
 	if (value === undefined) return fallback;
 	const n = number(value, name);
 	if (!(n > 0) || !Number.isFinite(n)) {
 		throw new RangeError(`\`${name}\` must be a finite number > 0, got ${describe(value)}`);
+	}
+	if (1000 / n > MAX_TIMER_MS) {
+		throw new RangeError(
+			`\`${name}\` must be at least 1000 / ${MAX_TIMER_MS} (about 4.66e-7, one request per ${MAX_TIMER_MS} ms, the longest timer), got ${describe(value)}`,
+		);
 	}
 	return n;
 }

@@ -142,7 +142,8 @@ export interface WatchdogPolicyOptions<TransportAppData = Record<string, unknown
 	 */
 	readonly signalingGraceMs?: number;
 	/**
-	 * Resolves the user a transport belongs to. Needed when a per-user limit is on.
+	 * Resolves the user a transport belongs to. Needed when a per-user limit is on. What it
+	 * returns must be a non-empty string, a finite number or `undefined` (else a `TypeError`).
 	 * @default (transport) => transport.appData.userId (a string or number)
 	 */
 	readonly userId?: (transport: WatchableTransport<TransportAppData>) => string | number | undefined;
@@ -312,7 +313,10 @@ export interface WatchOptions {
 	readonly signal?: AbortSignal;
 	/** The transport's worker: lets a worker death be reported as `worker-died`, not `router-closed`. */
 	readonly worker?: WorkerLike;
-	/** The user this transport belongs to; overrides the policy's `userId()`. */
+	/**
+	 * The user this transport belongs to; overrides the policy's `userId()`. A non-empty string or
+	 * a finite number (anything else is a `TypeError`).
+	 */
 	readonly userId?: string | number;
 }
 

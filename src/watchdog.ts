@@ -6,7 +6,7 @@ import { PendingCap } from './gate/pending-cap.js';
 import { RestartGate } from './gate/restart-gate.js';
 import { LivenessScheduler } from './liveness/scheduler.js';
 import { Logger } from './logger.js';
-import { definePolicy } from './policy.js';
+import { defaultUserId, definePolicy } from './policy.js';
 import { SignalingRegistry } from './signaling/registry.js';
 import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
 import type {
@@ -24,7 +24,7 @@ import type {
 	WatchOptions,
 	WatchState,
 } from './types.js';
-import { userKey } from './user-key.js';
+import { isUserId, showUserId, userKey } from './user-key.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
 import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
@@ -237,15 +237,20 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	#resolveUserId(transport: WatchableTransport<unknown>, options: WatchOptions): string | undefined {
 		let id: string | number | undefined = options.userId;
+		let source = 'the watch options (`{ userId }`)';
 		if (id === undefined) {
+			source = this.policy.userId === defaultUserId ? '`appData.userId`' : "the policy's `userId` function";
 			try {
 				id = this.policy.userId(transport as WatchableTransport<TransportAppData>);
 			} catch (error) {
 				throw new TypeError(`\`userId\` threw for transport [transportId:${transport.id}]: ${String(error)}`, { cause: error });
 			}
 		}
-		if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') {
-			throw new TypeError(`\`userId\` must resolve to a string or number, got ${typeof id} [transportId:${transport.id}]`);
+		// Refused like closeUser() and canCreate() refuse it: a user no other method could name.
+		if (id !== undefined && !isUserId(id)) {
+			throw new TypeError(
+				`watchTransport() \`userId\` must be a non-empty string or a finite number, got ${showUserId(id)} from ${source} [transportId:${transport.id}]`,
+			);
 		}
 		const needsUser = this.policy.iceRestart.perUser !== false || this.policy.maxPendingPerUser !== Number.POSITIVE_INFINITY;
 		if (id === undefined && needsUser) {

@@ -3,6 +3,7 @@
 // `inactive` those the judge finds silent. docs/liveness.md explains the rules and the numbers.
 import type { Clock, TimerHandle } from '../clock.js';
 import { Logger } from '../logger.js';
+import { MAX_TIMER_MS } from '../policy.js';
 import type { WatchableTransport, WatchdogPolicy, WatchdogSnapshot } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
 import { CADENCE_FACTOR, carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
@@ -225,9 +226,15 @@ export class LivenessScheduler {
 	/**
 	 * Wakes up when the next transport in round-robin order is due (so each is polled every period
 	 * to the millisecond), or one tick from now when it is overdue (the budget's pace).
+	 *
+	 * Never later than the longest timer (a longer delay fires after 1 ms in Node, which would spin):
+	 * a period or tick beyond it takes several wake-ups. One that comes before anything is due polls
+	 * nothing, since credit and share grow with the time elapsed and a transport is polled only once
+	 * its period is over, and arms the next.
 	 */
 	#armTimer(now: number, untilDueMs?: number): void {
-		const delay = untilDueMs !== undefined && untilDueMs > 0 ? Math.max(MIN_TICK_MS, untilDueMs) : this.#tickMs;
+		const wanted = untilDueMs !== undefined && untilDueMs > 0 ? Math.max(MIN_TICK_MS, untilDueMs) : this.#tickMs;
+		const delay = Math.min(wanted, MAX_TIMER_MS);
 		this.#dueAt = now + delay;
 		this.#timer = this.#clock.setTimeout(this.#onTimer, delay);
 	}
@@ -284,9 +291,13 @@ export class LivenessScheduler {
 					if (first) this.#share -= 1;
 				}
 			}
-			// Wake up when the next one is due, or at the budget's pace if it is overdue already.
+			// Wake up when the next one is due, or at the budget's pace if it is overdue already or was
+			// never polled (its first poll waits for its share, not for NEVER + a period, which a period
+			// longer than NEVER's distance from the epoch would put in the future).
 			const next = this.#peek();
-			if (next && next.pendingSince === NONE) untilDueMs = next.polledAt + this.#periodMs - now;
+			if (next && next.pendingSince === NONE && next.polledAt !== NEVER) {
+				untilDueMs = next.polledAt + this.#periodMs - now;
+			}
 		} catch (error) {
 			logger.error('tick() failed: %o', error);
 		}

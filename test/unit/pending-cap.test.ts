@@ -91,10 +91,14 @@ describe('canCreate', () => {
 	it('rejects a user id that is neither a string nor a number with a TypeError', async () => {
 		const { watchdog } = setup();
 		await expect(watchdog.canCreate({} as unknown as string)).rejects.toThrow(
-			new TypeError('canCreate() `userId` must be a non-empty string or a number, got object'),
+			new TypeError('canCreate() `userId` must be a non-empty string or a finite number, got object'),
 		);
 		await expect(watchdog.canCreate('')).rejects.toThrow(
-			new TypeError('canCreate() `userId` must be a non-empty string or a number, got ""'),
+			new TypeError('canCreate() `userId` must be a non-empty string or a finite number, got ""'),
+		);
+		// A failed parse must not make all such users one user "NaN".
+		await expect(watchdog.canCreate(Number.NaN)).rejects.toThrow(
+			new TypeError('canCreate() `userId` must be a non-empty string or a finite number, got NaN'),
 		);
 	});
 
@@ -102,10 +106,10 @@ describe('canCreate', () => {
 		const { watchdog } = setup();
 		const unprintable = { toString: false } as unknown as string;
 		expect(() => watchdog.closeUser(unprintable)).toThrow(
-			new TypeError('closeUser() `userId` must be a non-empty string or a number, got object'),
+			new TypeError('closeUser() `userId` must be a non-empty string or a finite number, got object'),
 		);
 		expect(() => watchdog.watchesOf(unprintable)).toThrow(
-			new TypeError('watchesOf() `userId` must be a non-empty string or a number, got object'),
+			new TypeError('watchesOf() `userId` must be a non-empty string or a finite number, got object'),
 		);
 	});
 

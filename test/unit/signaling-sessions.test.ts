@@ -322,10 +322,10 @@ describe('what bindSession() refuses', () => {
 		);
 	});
 
-	it.each([[undefined], [''], [{}]])('refuses the user id %o', (userId) => {
+	it.each([[undefined], [''], [{}], [Number.NaN], [Number.POSITIVE_INFINITY]])('refuses the user id %o', (userId) => {
 		const { watchdog } = setup();
 		expect(() => watchdog.bindSession(userId as never, new FakeWs())).toThrow(
-			/bindSession\(\) `userId` must be a non-empty string or a number/,
+			/bindSession\(\) `userId` must be a non-empty string or a finite number/,
 		);
 	});
 

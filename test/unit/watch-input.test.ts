@@ -238,7 +238,67 @@ describe('the user', () => {
 		const transport = new FakeWebRtcTransport({ appData: {} });
 		const policy = quiet({ userId: () => ({ id: 1 }) as unknown as string });
 		expect(errorOf(() => watchTransport(transport, policy)).message).toContain(
-			'`userId` must resolve to a string or number, got object',
+			'watchTransport() `userId` must be a non-empty string or a finite number, got object',
+		);
+	});
+
+	it('refuses an empty userId wherever it comes from, like closeUser() and canCreate(), and leaves nothing behind', () => {
+		const limitsOff = { iceRestart: { perUser: false }, maxPendingPerUser: Number.POSITIVE_INFINITY } as const;
+		const cases: Array<[string, () => { transport: FakeWebRtcTransport; run: () => unknown }]> = [
+			[
+				'`appData.userId`',
+				() => {
+					const transport = new FakeWebRtcTransport({ appData: { userId: '' } });
+					return { transport, run: () => watchTransport(transport, quiet()) };
+				},
+			],
+			[
+				'the watch options (`{ userId }`)',
+				() => {
+					const transport = new FakeWebRtcTransport({ appData: { userId: 'alice' } });
+					return { transport, run: () => watchTransport(transport, quiet(), { userId: '' }) };
+				},
+			],
+			[
+				"the policy's `userId` function",
+				() => {
+					const transport = new FakeWebRtcTransport({ appData: {} });
+					return { transport, run: () => watchTransport(transport, quiet({ userId: () => '' })) };
+				},
+			],
+			[
+				'`appData.userId`',
+				() => {
+					const transport = new FakeWebRtcTransport({ appData: { userId: '' } });
+					return { transport, run: () => watchTransport(transport, quiet(limitsOff)) };
+				},
+			],
+		];
+		for (const [source, make] of cases) {
+			const { transport, run } = make();
+			const error = errorOf(run);
+			expect(error).toBeInstanceOf(TypeError);
+			expect(error.message).toBe(
+				`watchTransport() \`userId\` must be a non-empty string or a finite number, got "" from ${source} [transportId:${transport.id}]`,
+			);
+			expect(transport.watchListenerCount()).toBe(0);
+		}
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('refuses a user id that is not a finite number (a failed parse), naming it', () => {
+		const transport = new FakeWebRtcTransport({ appData: { userId: Number.NaN } });
+		expect(errorOf(() => watchTransport(transport, quiet())).message).toBe(
+			`watchTransport() \`userId\` must be a non-empty string or a finite number, got NaN from \`appData.userId\` [transportId:${transport.id}]`,
+		);
+		expect(transport.watchListenerCount()).toBe(0);
+	});
+
+	it('names where a userId of the wrong type came from', () => {
+		const transport = new FakeWebRtcTransport({ appData: {} });
+		const options = { userId: true } as unknown as { userId: string };
+		expect(errorOf(() => watchTransport(transport, quiet(), options)).message).toBe(
+			`watchTransport() \`userId\` must be a non-empty string or a finite number, got boolean from the watch options (\`{ userId }\`) [transportId:${transport.id}]`,
 		);
 	});
 

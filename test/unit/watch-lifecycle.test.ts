@@ -207,6 +207,38 @@ describe('listeners that throw', () => {
 		transport.emitIceState('disconnected');
 		expect(onDisconnect).toHaveBeenCalledTimes(1);
 	});
+
+	it('removes a `once` listener with off(), as Node`s EventEmitter does, and counts it gone', () => {
+		const { watch, transport } = setup();
+		const before = watch.listenerCount('statechange');
+		const onState = vi.fn();
+		watch.once('statechange', onState);
+		expect(watch.listenerCount('statechange')).toBe(before + 1);
+		watch.off('statechange', onState);
+		expect(watch.listenerCount('statechange')).toBe(before);
+		transport.connectClient();
+		expect(watch.state).toBe('connected');
+		expect(onState).not.toHaveBeenCalled();
+	});
+
+	it('removes the last added of a listener that is both `on` and `once`, one per off()', () => {
+		const { watch, transport } = setup({ disconnectGraceMs: 1_000 });
+		const before = watch.listenerCount('disconnect');
+		const onDisconnect = vi.fn();
+		watch.on('disconnect', onDisconnect);
+		watch.once('disconnect', onDisconnect);
+		expect(watch.listenerCount('disconnect')).toBe(before + 2);
+		watch.off('disconnect', onDisconnect);
+		expect(watch.listenerCount('disconnect')).toBe(before + 1);
+		transport.connectClient();
+		transport.emitIceState('disconnected');
+		transport.emitIceState('connected');
+		transport.emitIceState('disconnected');
+		// The `on` listener stayed: called at each disconnect, once per event.
+		expect(onDisconnect).toHaveBeenCalledTimes(2);
+		watch.off('disconnect', onDisconnect);
+		expect(watch.listenerCount('disconnect')).toBe(before);
+	});
 });
 
 describe('an AbortSignal', () => {
