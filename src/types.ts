@@ -188,7 +188,9 @@ export interface ConsumeResult {
 
 /**
  * Where per-user state lives. The default keeps it in memory; `mediasoup-watchdog/redis` keeps
- * it in Redis so that limits hold across SFU nodes. Methods reject when the store is down.
+ * it in Redis so that limits hold across SFU nodes. Methods reject when the store is down, and
+ * must settle in bounded time: the watchdog sends the next `addPending`/`removePending` of a
+ * transport only once the previous one has settled.
  */
 export interface WatchdogStore {
 	/** Consumes one ICE-restart allowance of `userId` under `limit`. */

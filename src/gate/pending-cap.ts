@@ -18,7 +18,31 @@ function settle<T>(call: () => Promise<T> | T): Promise<T> {
 	}
 }
 
-const noop = (): void => {};
+/**
+ * Per store, the last add or removal of each transport id that is still in flight. The next one
+ * for that id waits for it, so the store sees them in the order they were asked for, across
+ * watchdogs sharing the store. Otherwise a removal could overtake the add it undoes (Redis's
+ * NOSCRIPT retry of the add), or an old watch's removal the add of a new watch of the same
+ * transport (`stop()`, then `watch()` again), and leave the count wrong. A store must settle its
+ * calls (the Redis store bounds them with `commandTimeoutMs`): a later one waits for them.
+ */
+const inFlight = new WeakMap<WatchdogStore, Map<string, Promise<unknown>>>();
+
+function inOrder<T>(store: WatchdogStore, transportId: string, call: () => Promise<T> | T): Promise<T> {
+	let calls = inFlight.get(store);
+	if (!calls) {
+		calls = new Map();
+		inFlight.set(store, calls);
+	}
+	const previous = calls.get(transportId);
+	const next = previous ? previous.then(call, call) : settle(call);
+	calls.set(transportId, next);
+	const forget = (): void => {
+		if (calls.get(transportId) === next) calls.delete(transportId);
+	};
+	next.then(forget, forget);
+	return next;
+}
 
 /** How long a pending entry outlives the connect deadline in the store (a crashed node's entries expire). */
 const PENDING_TTL_MARGIN_MS = 5_000;
@@ -33,12 +57,8 @@ const PENDING_TTL_MARGIN_MS = 5_000;
 export class PendingCap {
 	readonly #policy: WatchdogPolicy<never>;
 	readonly #store: WatchdogStore;
-	/**
-	 * transportId → its user and the store's answer to adding it, while the transport holds a slot.
-	 * The removal waits for that answer: a removal that overtook the add in the store (Redis's
-	 * NOSCRIPT retry, say) would leave a slot taken by a transport that is gone.
-	 */
-	readonly #holders = new Map<string, { readonly userId: string; readonly added: Promise<unknown> }>();
+	/** transportId → userId while the transport holds a slot. */
+	readonly #holders = new Map<string, string>();
 
 	constructor(policy: WatchdogPolicy<never>, store: WatchdogStore) {
 		this.#policy = policy;
@@ -82,9 +102,8 @@ export class PendingCap {
 		if (userId === undefined || this.#max === Number.POSITIVE_INFINITY) return;
 		const ttlMs = Math.min(this.#policy.connectTimeoutMs, MAX_TIMER_MS) + PENDING_TTL_MARGIN_MS;
 		const max = this.#max;
-		const added = settle(() => this.#store.addPending(userId, transportId, ttlMs));
-		this.#holders.set(transportId, { userId, added });
-		added
+		this.#holders.set(transportId, userId);
+		inOrder(this.#store, transportId, () => this.#store.addPending(userId, transportId, ttlMs))
 			.then((pending) => {
 				if (typeof pending !== 'number' || Number.isNaN(pending)) {
 					throw new TypeError(`store.addPending() must resolve with a count, got ${String(pending)}`);
@@ -126,20 +145,16 @@ export class PendingCap {
 	}
 
 	/**
-	 * Gives the slot of `transportId` back (it connected or ended), once the store has answered its
-	 * add, whatever the answer. Idempotent.
+	 * Gives the slot of `transportId` back (it connected or ended); after its add, if the store has
+	 * not answered that yet. Idempotent.
 	 */
 	release(transportId: string): void {
-		const holder = this.#holders.get(transportId);
-		if (holder === undefined) return;
+		const userId = this.#holders.get(transportId);
+		if (userId === undefined) return;
 		this.#holders.delete(transportId);
-		const { userId, added } = holder;
-		added
-			.then(noop, noop)
-			.then(() => this.#store.removePending(userId, transportId))
-			.then(
-				() => logger.debug('release() [userId:%s, transportId:%s]', userId, transportId),
-				(error: unknown) => logger.warn('release() store failed [userId:%s, transportId:%s]: %o', userId, transportId, error),
-			);
+		inOrder(this.#store, transportId, () => this.#store.removePending(userId, transportId)).then(
+			() => logger.debug('release() [userId:%s, transportId:%s]', userId, transportId),
+			(error: unknown) => logger.warn('release() store failed [userId:%s, transportId:%s]: %o', userId, transportId, error),
+		);
 	}
 }

@@ -108,7 +108,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#restartGeneration = 0;
 	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
 	#iceDownSinceRestart = false;
-	/** When a new ICE-TCP tuple was selected during the restart, while it waits out TUPLE_FALLBACK_MS. */
+	/** When the last new ICE-TCP tuple was selected during the restart, while it waits out TUPLE_FALLBACK_MS. */
 	#tcpTupleAt: number | undefined;
 	#tcpTupleTimer: TimerSlot | undefined;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
@@ -373,8 +373,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			return;
 		}
 		// Over TCP it may be mediasoup falling back to another closing connection instead: the
-		// tuple counts once it has stood for TUPLE_FALLBACK_MS with ICE still up.
-		const at = this.#tcpTupleAt ?? this.#host.clock.now();
+		// tuple counts once it has stood for TUPLE_FALLBACK_MS with ICE still up. A newer tuple
+		// replaces a waiting one (its wait, and the time `reconnect` reports).
+		const at = this.#host.clock.now();
 		this.#tcpTupleAt = at;
 		this.#tcpTupleTimer ??= new TimerSlot(this.#host.clock);
 		this.#tcpTupleTimer.arm(TUPLE_FALLBACK_MS, () => {

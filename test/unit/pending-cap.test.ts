@@ -273,6 +273,61 @@ describe('the cap', () => {
 		await settle();
 		expect(calls).toEqual(['add ok', 'add fails', 'remove ok', 'remove fails']);
 	});
+
+	it('keeps the slot of a transport watched again right after stop(): the old removal goes first', async () => {
+		const { watchdog, store, settle, add } = setup({ maxPendingPerUser: 1 });
+		const { transport } = createFakeTransport({ appData: { userId: 'kate' } });
+		const first = watchdog.watch(transport as Fake & WatchableTransport);
+		await settle();
+		first.stop();
+		const again = watchdog.watch(transport as Fake & WatchableTransport);
+		await settle();
+		expect(await store.countPending('kate')).toBe(1);
+		expect(await watchdog.canCreate('kate')).toBe(false);
+		const { watch: oneMore } = add('kate');
+		await settle();
+		expect(oneMore.closeReason).toBe('pending-limit');
+		expect(again.state).toBe('connecting');
+	});
+
+	it('sends the adds and removals of one transport in the order asked, each after the last is answered, across watchdogs sharing the store', async () => {
+		const calls: string[] = [];
+		const answers: Array<() => void> = [];
+		const held = new MemoryStore(clock);
+		const slow: WatchdogStore = {
+			consumeRestart: async () => ({ allowed: true, retryAfterMs: 0 }),
+			addPending: (userId, transportId, ttlMs) => {
+				calls.push('add');
+				return new Promise<number>((resolve) => answers.push(() => resolve(held.addPending(userId, transportId, ttlMs))));
+			},
+			removePending: (userId, transportId) => {
+				calls.push('remove');
+				return new Promise<void>((resolve) => answers.push(() => resolve(held.removePending(userId, transportId))));
+			},
+			countPending: (userId) => held.countPending(userId),
+		};
+		const policy: WatchdogPolicyOptions = { store: slow, maxPendingPerUser: 4, inactivityTimeoutMs: Number.POSITIVE_INFINITY };
+		const nodeA = createWatchdog(policy, { clock });
+		const nodeB = createWatchdog(policy, { clock });
+		const { transport } = createFakeTransport({ appData: { userId: 'liam' } });
+		nodeA.watch(transport as Fake & WatchableTransport).stop(); // add, then its removal
+		nodeB.watch(transport as Fake & WatchableTransport); // and a new add, on the other watchdog
+		await vi.advanceTimersByTimeAsync(0);
+		expect(calls).toEqual(['add']);
+		for (const expected of [
+			['add', 'remove'],
+			['add', 'remove', 'add'],
+		]) {
+			answers.shift()?.();
+			await vi.advanceTimersByTimeAsync(0);
+			expect(calls).toEqual(expected);
+		}
+		answers.shift()?.();
+		await vi.advanceTimersByTimeAsync(0);
+		expect(await slow.countPending('liam')).toBe(1);
+		nodeA.stop();
+		nodeB.stop();
+	});
 });
 
 describe('store failure', () => {

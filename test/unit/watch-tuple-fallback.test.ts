@@ -95,7 +95,7 @@ describe('a new ICE-TCP tuple during a restart', () => {
 		expect(closed()).toMatchObject({ reason: 'ice-disconnected', detectionMs: 200 });
 	});
 
-	it('is timed from the first of several tuple changes', async () => {
+	it('waits for the last of several tuple changes, and is timed from it', async () => {
 		const { clock, transport, watch, reconnects } = await grantedRestart();
 		transport.emitSelectedTuple(TCP);
 		await clock.advance(60);
@@ -103,7 +103,23 @@ describe('a new ICE-TCP tuple during a restart', () => {
 		await clock.advance(99);
 		expect(watch.state).toBe('restarting');
 		await clock.advance(1);
-		expect(reconnects).toEqual([{ afterMs: 0, afterRestart: true }]);
+		expect(reconnects).toEqual([{ afterMs: 60, afterRestart: true }]);
+	});
+
+	it('makes the restart deadline wait for the last of several tuple changes with one timer, not a timer per millisecond', async () => {
+		const { clock, transport, watch, reconnects } = await grantedRestart();
+		await clock.advance(9_930);
+		transport.emitSelectedTuple(TCP);
+		await clock.advance(50);
+		transport.emitSelectedTuple(TCP); // at 9 980: its 100 ms end at 10 080
+		const timersBefore = clock.created;
+		await clock.advance(20); // the deadline, at 10 000
+		await clock.advance(79);
+		expect(watch.state).toBe('restarting');
+		await clock.advance(1);
+		expect(reconnects).toEqual([{ afterMs: 9_980, afterRestart: true }]);
+		expect(clock.created - timersBefore).toBeLessThanOrEqual(2);
+		expect(clock.pending()).toBe(0);
 	});
 
 	it('counts at once when an ICE state event confirms it; ICE `disconnected` after that is a departure', async () => {
