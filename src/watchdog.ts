@@ -24,7 +24,7 @@ import type {
 	WatchOptions,
 	WatchState,
 } from './types.js';
-import { isUserId, showUserId, userKey } from './user-key.js';
+import { userKey } from './user-key.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
 import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
@@ -246,19 +246,14 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 				throw new TypeError(`\`userId\` threw for transport [transportId:${transport.id}]: ${String(error)}`, { cause: error });
 			}
 		}
-		// Refused like closeUser() and canCreate() refuse it: a user no other method could name.
-		if (id !== undefined && !isUserId(id)) {
-			throw new TypeError(
-				`watchTransport() \`userId\` must be a non-empty string or a finite number, got ${showUserId(id)} from ${source} [transportId:${transport.id}]`,
-			);
-		}
 		const needsUser = this.policy.iceRestart.perUser !== false || this.policy.maxPendingPerUser !== Number.POSITIVE_INFINITY;
 		if (id === undefined && needsUser) {
 			throw new TypeError(
 				`watchTransport() cannot tell which user owns transport [transportId:${transport.id}]: per-user limits need one. Set \`appData.userId\` on the transport, pass \`{ userId }\` as watch options, give the policy a \`userId\` function, or turn the limits off (\`iceRestart.perUser: false\`, \`maxPendingPerUser: Infinity\`)`,
 			);
 		}
-		return id === undefined ? undefined : String(id);
+		// Checked like closeUser() and canCreate() check it: a user no other method could name is refused.
+		return id === undefined ? undefined : userKey('watchTransport()', id, ` from ${source} [transportId:${transport.id}]`);
 	}
 
 	#closeUserFor(userId: string, reason: 'signaling-closed' | 'signaling-lost', detail: string, detectionMs: number | null): void {
