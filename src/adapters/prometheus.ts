@@ -178,81 +178,60 @@ export function registerPrometheusMetrics(
 		labelNames: ['reason'] as const,
 		buckets: [...detectionBuckets],
 	});
-	const users = new Gauge({
-		...metric,
-		name: `${prefix}users`,
-		help: 'Users with at least one watched transport.',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.users));
-		},
-	});
-	const polled = new Gauge({
-		...metric,
-		name: `${prefix}liveness_polled_transports`,
-		help: 'Connected transports whose stats the liveness scheduler polls (summed over watchdogs).',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.tracked));
-		},
-	});
-	const requestRate = new Gauge({
-		...metric,
-		name: `${prefix}liveness_stats_requests_per_second`,
-		help: 'getStats() requests per second the liveness scheduler currently sends to mediasoup (summed over watchdogs).',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.requestsPerSecond));
-		},
-	});
-	const pollInterval = new Gauge({
-		...metric,
-		name: `${prefix}liveness_poll_interval_seconds`,
-		help: 'Time between two stats polls of one transport at the current load (the largest over watchdogs).',
-		collect() {
-			this.set(max(snapshot(), (s) => s.liveness.pollIntervalMs) / 1_000);
-		},
-	});
-	const detectionBound = new Gauge({
-		...metric,
-		name: `${prefix}liveness_detection_bound_seconds`,
-		help: 'Worst-case time from a client vanishing to an inactive close at the current load, +Inf with liveness off (the largest over watchdogs).',
-		collect() {
-			this.set(max(snapshot(), (s) => s.liveness.detectionBoundMs) / 1_000);
-		},
-	});
+	/** A gauge read from every watchdog's snapshot at each scrape. */
+	const snapshotGauge = (name: string, help: string, read: (snaps: WatchdogSnapshot[]) => number): Gauge =>
+		new Gauge({
+			...metric,
+			name: `${prefix}${name}`,
+			help,
+			collect() {
+				this.set(read(snapshot()));
+			},
+		});
+	const users = snapshotGauge('users', 'Users with at least one watched transport.', (snaps) => sum(snaps, (s) => s.users));
+	const polled = snapshotGauge(
+		'liveness_polled_transports',
+		'Connected transports whose stats the liveness scheduler polls (summed over watchdogs).',
+		(snaps) => sum(snaps, (s) => s.liveness.tracked),
+	);
+	const requestRate = snapshotGauge(
+		'liveness_stats_requests_per_second',
+		'getStats() requests per second the liveness scheduler currently sends to mediasoup (summed over watchdogs).',
+		(snaps) => sum(snaps, (s) => s.liveness.requestsPerSecond),
+	);
+	const pollInterval = snapshotGauge(
+		'liveness_poll_interval_seconds',
+		'Time between two stats polls of one transport at the current load (the largest over watchdogs).',
+		(snaps) => max(snaps, (s) => s.liveness.pollIntervalMs) / 1_000,
+	);
+	const detectionBound = snapshotGauge(
+		'liveness_detection_bound_seconds',
+		'Worst-case time from a client vanishing to an inactive close at the current load, +Inf with liveness off (the largest over watchdogs).',
+		(snaps) => max(snaps, (s) => s.liveness.detectionBoundMs) / 1_000,
+	);
 	// One gauge each, not one gauge with a `kind` label: a transport can be in several (a
 	// DataChannel-only client is both `echo` and, at a 5 s consent cadence, `slow_cadence`), so a
 	// sum over such a label would mean nothing.
-	const slowCadence = new Gauge({
-		...metric,
-		name: `${prefix}liveness_slow_cadence_transports`,
-		help: 'Polled transports judged with a bound longer than inactivityTimeoutMs, their client being naturally quieter (summed over watchdogs).',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.slowCadence));
-		},
-	});
-	const echo = new Gauge({
-		...metric,
-		name: `${prefix}liveness_echo_transports`,
-		help: "Polled transports that never carried RTP, kept alive by the worker's consent replies too (summed over watchdogs).",
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.echo));
-		},
-	});
-	const unjudged = new Gauge({
-		...metric,
-		name: `${prefix}liveness_unjudged_transports`,
-		help: 'Polled transports silent past their bound that cannot be judged right now, left open (summed over watchdogs).',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.unjudged));
-		},
-	});
-	const stalled = new Gauge({
-		...metric,
-		name: `${prefix}liveness_stalled_transports`,
-		help: 'Polled transports whose last getStats()/dump() has not answered within 5 s (summed over watchdogs).',
-		collect() {
-			this.set(sum(snapshot(), (s) => s.liveness.stalled));
-		},
-	});
+	const slowCadence = snapshotGauge(
+		'liveness_slow_cadence_transports',
+		'Polled transports judged with a bound longer than inactivityTimeoutMs, their client being naturally quieter (summed over watchdogs).',
+		(snaps) => sum(snaps, (s) => s.liveness.slowCadence),
+	);
+	const echo = snapshotGauge(
+		'liveness_echo_transports',
+		"Polled transports that never carried RTP, kept alive by the worker's consent replies too (summed over watchdogs).",
+		(snaps) => sum(snaps, (s) => s.liveness.echo),
+	);
+	const unjudged = snapshotGauge(
+		'liveness_unjudged_transports',
+		'Polled transports silent past their bound that cannot be judged right now, left open (summed over watchdogs).',
+		(snaps) => sum(snaps, (s) => s.liveness.unjudged),
+	);
+	const stalled = snapshotGauge(
+		'liveness_stalled_transports',
+		'Polled transports whose last getStats()/dump() has not answered within 5 s (summed over watchdogs).',
+		(snaps) => sum(snaps, (s) => s.liveness.stalled),
+	);
 	// statsErrors only grows: a counter, read at scrape and advanced by the difference.
 	let statsErrorsSeen = 0;
 	const statsErrors = new Counter({
