@@ -11,20 +11,13 @@ import {
 } from '../helpers/chromium/harness.js';
 import { createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { untilEvery } from '../helpers/until.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllChromiumClients] });
 
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000): Promise<T> {
-	const deadline = performance.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-}
+const until = untilEvery(50, 5_000);
 
 function nextTuple(transport: WebRtcTransport): Promise<{ tuple: types.TransportTuple; at: number }> {
 	return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import type {
 import { createWatchdog, isIceRestartDeniedError } from '../../src/index.js';
 import { createTestRouter, createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { untilEvery } from '../helpers/until.js';
 import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
@@ -103,13 +104,7 @@ function expectSnapshotMatches(snap: WatchdogSnapshot, all: readonly Reported[])
 	expect(snap.detectionMs.sum).toBeCloseTo(expected.detection.sum, 6);
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
+const until = untilEvery(10);
 
 describe('watchdog.snapshot() with a real worker and real clients', () => {
 	it('matches what happened, count for count', async () => {
@@ -156,7 +151,11 @@ describe('watchdog.snapshot() with a real worker and real clients', () => {
 			startWeriftClient({ transport: restarting, echo: false }),
 		]);
 		await Promise.all([vanishingClient.waitForConnected(), restartingClient.waitForConnected()]);
-		await waitFor('both watches connected', () => v.watch.state === 'connected' && r.watch.state === 'connected', 2_000);
+		await until(
+			'both watches connected',
+			() => (v.watch.state === 'connected' && r.watch.state === 'connected') || undefined,
+			2_000,
+		);
 		snap = wd.snapshot();
 		expect(snap.transports).toEqual({ connecting: 1, connected: 2, disconnected: 0, restarting: 0 });
 		expect(snap.timeToConnectMs.count).toBe(2);
@@ -173,7 +172,7 @@ describe('watchdog.snapshot() with a real worker and real clients', () => {
 		// alice's client vanishes; her restart is granted but nothing answers it.
 		vanishingClient.kill();
 		await restart(v);
-		await waitFor('bob back to connected', () => r.watch.state === 'connected', 5_000);
+		await until('bob back to connected', () => r.watch.state === 'connected' || undefined, 5_000);
 		await v.watch.closed;
 		await s.watch.closed;
 
