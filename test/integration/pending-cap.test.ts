@@ -1,9 +1,10 @@
 // The pending-transport cap against the real mediasoup 3.12.16 worker: a user creating
 // transports in a loop (the port-exhaustion abuse) is held at `maxPendingPerUser`; the ones over
 // the cap are closed in the worker, not just forgotten; `canCreate()` lets the app ask first; a
-// real client connecting (werift) or the connect deadline gives a slot back.
+// real client connecting (werift) or the connect deadline gives a slot back; a transport watched
+// again right after its watch was stopped keeps its slot.
 import { describe, expect, it } from 'vitest';
-import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import { type CloseInfo, MemoryStore, type TransportWatch, type Watchdog } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
@@ -65,6 +66,32 @@ describe('a user creating transports in a loop', () => {
 		expect(created).toBe(4);
 		expect(closes).toEqual([]);
 		expect(await workerTransportIds()).toHaveLength(4);
+	});
+});
+
+describe('a transport watched again', () => {
+	it('keeps its slot when its watch is stopped and it is watched again at once, by the same watchdog or another on the same store', async () => {
+		const store = new MemoryStore();
+		const policy = { inactivityTimeoutMs: Number.POSITIVE_INFINITY, connectTimeoutMs: 30_000, maxPendingPerUser: 1, store };
+		const nodeA = createWatchdog(policy);
+		const nodeB = createWatchdog(policy);
+		try {
+			const transport = await createTestTransport(sfu.router, { appData: { userId: 'nina' } });
+			nodeA.watch(transport).stop();
+			nodeA.watch(transport).stop(); // the old watch's slot is given back while the new one takes it
+			const again = nodeB.watch(transport);
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(await store.countPending('nina')).toBe(1);
+			expect(await nodeA.canCreate('nina')).toBe(false);
+			// So one more never-connected transport of hers is one too many.
+			const oneMore = nodeA.watch(await createTestTransport(sfu.router, { appData: { userId: 'nina' } }));
+			expect((await oneMore.closed).reason).toBe('pending-limit');
+			expect(again.state).toBe('connecting');
+			expect(transport.closed).toBe(false);
+		} finally {
+			nodeA.stop();
+			nodeB.stop();
+		}
 	});
 });
 
