@@ -60,7 +60,12 @@ export interface LivenessSample {
 	readonly bytesReceived: number;
 	/** bytesSent minus RTP/RTX/probation bytes sent; undefined when the stats lack them. */
 	readonly replyBytes: number | undefined;
-	/** RTP bytes received plus sent; undefined when the stats lack them. */
+	/**
+	 * RTP bytes received plus sent, the worker's bandwidth probes (probation padding) included;
+	 * undefined when the stats lack them. Probes are RTP a live client answers (transport-cc
+	 * feedback), and they come with RTCP of the worker's own: a transport that was only probed has
+	 * replies that are not all consent replies.
+	 */
 	readonly mediaBytes: number | undefined;
 	/** The size of one consent reply to the selected tuple's client; absent when no tuple is selected. */
 	readonly consentReplyBytes?: number;
@@ -107,7 +112,8 @@ export function readSample(stats: unknown, sentAt: number, at: number): Liveness
 			bytesSent === undefined || rtpSent === undefined
 				? undefined
 				: bytesSent - rtpSent - (n('rtxBytesSent') ?? 0) - (n('probationBytesSent') ?? 0),
-		mediaBytes: rtpSent === undefined || rtpReceived === undefined ? undefined : rtpSent + rtpReceived,
+		mediaBytes:
+			rtpSent === undefined || rtpReceived === undefined ? undefined : rtpSent + rtpReceived + (n('probationBytesSent') ?? 0),
 	};
 }
 
@@ -146,7 +152,7 @@ export class TransportJudge {
 	#replyAt: number | undefined;
 	/** When RTP bytes (either way) were last seen growing. */
 	#mediaAt: number | undefined;
-	/** Whether the transport ever carried RTP (its RTP counters are not zero). */
+	/** Whether the transport ever carried RTP, probes included (its RTP counters are not zero). */
 	#carriedMedia = false;
 	/** From dump(), at the start of the current silence; 'unknown' again whenever RTP moves. */
 	#media: MediaState = 'unknown';

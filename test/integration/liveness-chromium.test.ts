@@ -2,9 +2,11 @@
 // whole browser SIGKILLed — against the real mediasoup 3.12 worker, which reports nothing at all:
 // under the default policy, with no signaling session bound, the shared liveness scheduler closes
 // every server transport of that client with `inactive` within inactivityTimeoutMs + one poll period
-// of the client's last packet (found by the test's own 100 ms probe of bytesReceived).
+// of the client's last packet (found by the test's own 100 ms probe of bytesReceived). That holds
+// too for a receive transport whose media never reached it, which the worker only probes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
+import { MAX_BOUND_MS } from '../../src/liveness/judge.js';
 import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
 import type { WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
@@ -56,6 +58,17 @@ function probe(transport: WebRtcTransport): { lastGrowthAt: () => number; stop: 
 
 const probes: Array<{ stop: () => void }> = [];
 
+/** Watches a server transport from its creation, with the test's own probe of it. */
+function watchAndProbe(transport: WebRtcTransport): Watched {
+	const watch = sfu.watchdog.watch(transport, { worker: sfu.worker });
+	const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
+		watch.on('close', (info) => resolve({ at: performance.now(), info }));
+	});
+	const seen = probe(transport);
+	probes.push(seen);
+	return { watch, closing, lastGrowthAt: seen.lastGrowthAt };
+}
+
 /** Chromium sending and receiving audio+video, every server transport watched from creation. */
 async function launchWatched(onWebRtcServer: boolean): Promise<{ client: ChromiumClient; watched: Watched[] }> {
 	const watched: Watched[] = [];
@@ -63,13 +76,7 @@ async function launchWatched(onWebRtcServer: boolean): Promise<{ client: Chromiu
 		appData: { userId: `chromium-${onWebRtcServer ? 'server' : 'own-port'}` },
 		...(onWebRtcServer ? { webRtcServer: sfu.webRtcServer } : {}),
 		onTransport: (transport) => {
-			const watch = sfu.watchdog.watch(transport, { worker: sfu.worker });
-			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
-				watch.on('close', (info) => resolve({ at: performance.now(), info }));
-			});
-			const seen = probe(transport);
-			probes.push(seen);
-			watched.push({ watch, closing, lastGrowthAt: seen.lastGrowthAt });
+			watched.push(watchAndProbe(transport));
 		},
 	});
 	await client.waitForConnected();
@@ -111,6 +118,48 @@ describe('a Chromium client that vanishes silently', () => {
 		await client.closePage();
 		await expectInactiveWithinBound(watched, vanishedAt);
 	});
+
+	it('keeps a receive transport whose media never reached it open while its browser lives, and closes it with `inactive` once SIGKILLed (WebRtcServer)', async () => {
+		// The worker only probes such a transport (bandwidth probation, with RTCP of its own); a live
+		// Chromium answers the probes, a vanished one does not.
+		const sender = await launchChromiumClient(sfu.router, {
+			appData: { userId: 'sender' },
+			transports: 'send',
+			webRtcServer: sfu.webRtcServer,
+		});
+		await Promise.all(sender.producers.map((producer) => producer.pause()));
+		const watched: Watched[] = [];
+		const receiver = await launchChromiumClient(sfu.router, {
+			appData: { userId: 'receiver' },
+			transports: 'recv',
+			consume: sender.producers,
+			webRtcServer: sfu.webRtcServer,
+			onTransport: (transport) => {
+				watched.push(watchAndProbe(transport));
+			},
+		});
+		await receiver.waitForConnected({ directions: ['recv'] });
+		await new Promise((resolve) => setTimeout(resolve, 4 * T));
+		const [stats] = await receiver.transport('recv').getStats();
+		console.info(`[liveness-chromium] recv transport with no media after ${4 * T} ms: ${JSON.stringify(stats)}`);
+		expect(stats?.rtpBytesSent).toBe(0);
+		expect(stats?.probationBytesSent).toBeGreaterThan(0);
+		expect(watched.map((w) => w.watch.state)).toEqual(['connected']);
+		const vanishedAt = performance.now();
+		await receiver.kill();
+		const { at, info } = await (watched[0] as Watched).closing;
+		// Its client is quieter than one with media (it answers probes every few seconds), so it is
+		// judged at the bound the liveness learned for it: at least T, at most RFC 7675's 30 s.
+		const boundMs = Number(/\(bound (\d+) ms/.exec(info.detail ?? '')?.[1]);
+		console.info(`[liveness-chromium] SIGKILLed: ${info.reason} after ${Math.round(at - vanishedAt)} ms (${info.detail})`);
+		expect(info).toMatchObject({ reason: 'inactive', clean: false, closedByWatchdog: true });
+		expect(boundMs).toBeGreaterThanOrEqual(T);
+		expect(boundMs).toBeLessThanOrEqual(MAX_BOUND_MS);
+		expect(info.detectionMs).toBeGreaterThanOrEqual(boundMs);
+		expect(info.detectionMs).toBeLessThanOrEqual(boundMs + P);
+		expect(at - vanishedAt).toBeLessThanOrEqual(boundMs + P + TEARDOWN_MS);
+		expect(sfu.watchdog.snapshot()).toMatchObject({ closes: { inactive: 1 }, liveness: { tracked: 0, unjudged: 0 } });
+	}, 120_000);
 
 	it('closes both transports of a SIGKILLed browser (WebRtcServer) with `inactive` within inactivityTimeoutMs + one poll period', async () => {
 		const { client, watched } = await launchWatched(true);

@@ -337,6 +337,35 @@ describe('a transport that carried media', () => {
 		expect(last(run(20_001, 60_000))).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
 	});
 
+	it('judges a receive transport gone at the bound when its client vanished before any of its media flowed, the worker only probing it', () => {
+		// mediasoup probes a transport with consumers (probationBytesSent, every 5 s), each probe with
+		// 128 bytes of RTCP of its own: a multiple of the 64-byte consent reply. Counters as measured
+		// with Chromium SIGKILLed right after its recv transport connected, before RTP reached it.
+		const judge = new TransportJudge(T, 0, false);
+		const stat = {
+			bytesReceived: 2_000,
+			bytesSent: 11_904,
+			rtpBytesReceived: 0,
+			rtpBytesSent: 0,
+			rtxBytesSent: 0,
+			probationBytesSent: 10_816,
+		};
+		const verdicts: Array<[number, Verdict]> = [];
+		for (let t = 500; t <= 30_000; t += 500) {
+			if (t <= 5_000) stat.bytesReceived += 300; // the client's packets until it vanishes at 5 s
+			if (t % 5_000 === 0) {
+				stat.probationBytesSent += 1_216;
+				stat.bytesSent += 1_216 + 128;
+			}
+			let verdict = judge.observe(readSample([{ ...stat }], t, t) as LivenessSample);
+			if (verdict.kind === 'check-media') verdict = judge.mediaChecked(true);
+			verdicts.push([t, verdict]);
+			if (verdict.kind === 'inactive') break;
+		}
+		expect(last(verdicts)).toEqual([13_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 5_000 }]);
+		expect(judge.echo).toBe(false); // the worker's replies were never taken for consent replies
+	});
+
 	it('leaves it open and unjudged when its media had ended: the worker’s own RTCP hides whether consent replies still come', () => {
 		const feed = new Feed();
 		withMedia(feed, 60_000, 20_000);
@@ -390,7 +419,7 @@ describe('reading mediasoup output', () => {
 			at: 2,
 			bytesReceived: 5_000,
 			replyBytes: 1_500,
-			mediaBytes: 9_000,
+			mediaBytes: 9_500, // RTP both ways, the worker's probes included
 			rtpInBytes: 3_000,
 		});
 		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '127.0.0.1', protocol: 'udp' } }], 1, 2)).toMatchObject({
