@@ -5,22 +5,48 @@ import { type Clock, systemClock } from '../../src/clock.js';
 interface ListenerSource {
 	eventNames(): Array<string | symbol>;
 	listenerCount(event: string | symbol): number;
+	listeners?(event: string | symbol): unknown[];
+}
+
+// The listeners each real transport (and its observer) had when mediasoup handed it out: those
+// are mediasoup's own (mediasoup 3.27 puts a `listenererror` one on every transport; 3.12 only
+// `@` ones). test/helpers/mediasoup.ts records them for every transport any worker creates.
+const libraryListeners = new WeakMap<object, ReadonlySet<unknown>>();
+
+/** Records the listeners `transport` and its observer have now as the library's own (left out by `listenersOn`). */
+export function rememberLibraryListeners(transport: { observer: unknown }): void {
+	for (const emitter of emittersOf(transport)) {
+		const own = new Set<unknown>();
+		for (const name of emitter.eventNames()) for (const listener of emitter.listeners?.(name) ?? []) own.add(listener);
+		libraryListeners.set(emitter, own);
+	}
+}
+
+function emittersOf(transport: { observer: unknown }): [ListenerSource, ListenerSource] {
+	return [transport as unknown as ListenerSource, transport.observer as ListenerSource];
 }
 
 /**
  * Listeners on a transport and on its observer, per event (`'observer:close'` for the observer),
- * leaving out mediasoup-internal `@` events. Works on real mediasoup transports (their emitters
+ * leaving out mediasoup-internal `@` events and, by identity, the listeners mediasoup itself put
+ * there when it created the transport (see `rememberLibraryListeners`): everything else counts,
+ * another `listenererror` listener included. Works on real mediasoup transports (their emitters
  * are Node EventEmitters) and on the fake one.
  */
 export function listenersOn(transport: { observer: unknown }): Record<string, number> {
 	const map: Record<string, number> = {};
+	const [own, observer] = emittersOf(transport);
 	for (const [prefix, emitter] of [
-		['', transport as unknown as ListenerSource],
-		['observer:', transport.observer as ListenerSource],
+		['', own],
+		['observer:', observer],
 	] as const) {
+		const library = libraryListeners.get(emitter);
 		for (const name of emitter.eventNames()) {
 			if (typeof name === 'string' && name.startsWith('@')) continue;
-			const count = emitter.listenerCount(name);
+			let count = emitter.listenerCount(name);
+			if (library && emitter.listeners) {
+				for (const listener of emitter.listeners(name)) if (library.has(listener)) count -= 1;
+			}
 			if (count > 0) map[`${prefix}${String(name)}`] = count;
 		}
 	}
