@@ -10,22 +10,29 @@
 export const CADENCE_FACTOR = 3;
 
 /**
- * The longest bound a quiet client can earn: RFC 7675's consent expiry. A client that has sent
- * nothing for 30 s has lost consent by its own rules and stops sending, so no live transport is
- * silent longer; and a bound past the worker's ~30 s SCTP heartbeat interval must never be needed.
+ * The longest bound there is, and the bound of a transport without media whose client has not yet
+ * shown its cadence: twice RFC 7675's 30 s consent expiry, the longest `iceConsentTimeout` mediasoup
+ * accepts. RFC 8445 sets no upper limit on a keepalive interval (Tr ≥ 15 s); libnice, under
+ * GStreamer's webrtcbin, sends a STUN Binding indication every 25 s and no consent checks at all, so
+ * a live client may be silent for 25 s at a time, and 50 s when one keepalive is lost.
  */
-export const MAX_BOUND_MS = 30_000;
+export const MAX_BOUND_MS = 60_000;
 
 /**
- * The least cadence assumed of a quiet transport: RFC 7675's 5 s base consent interval (so its
- * bound is at least 15 s). It applies to a transport without media until it has shown its own
- * cadence (two signs of life after its first sample), so a 5 s client (Firefox, werift) whose
- * first check comes late or is lost is not judged at Chromium's pace; and to a transport whose
- * client stopped sending RTP but not everything else, while that lasts (a microphone muted with
- * `zeroRtpOnPause`: Chromium's RTCP then comes every 2.5–7.5 s). A client that vanishes stops
- * everything at once, so its transport keeps the bound it had.
+ * How long a transport without media must have been watched before the silences it showed are
+ * taken as its cadence: longer than the slowest keepalive a client may use (libnice's 25 s) and as
+ * long as RFC 7675's consent expiry. Two quick signs right after connecting (the DTLS and SCTP
+ * set-up) say nothing about a client that then sends a keepalive every 25 s.
  */
-export const UNKNOWN_CADENCE_MS = 5_000;
+export const CADENCE_WINDOW_MS = 30_000;
+
+/**
+ * RFC 3550's minimum RTCP interval. A client that stops sending RTP but not RTCP (a microphone
+ * muted with `zeroRtpOnPause`) then sends RTCP every 0.5–1.5 × 5 s: while that lasts, its bound is
+ * at least 3 × this. Until a second RTCP-only packet shows the client is still there (one RTCP
+ * packet right after the RTP may be its goodbye, an RTCP BYE), the bound is 2 × this.
+ */
+export const RTCP_INTERVAL_MS = 5_000;
 
 /**
  * On a transport with SCTP, reply bytes that are not whole consent replies (the worker's own SCTP
@@ -159,13 +166,18 @@ export class TransportJudge {
 	/** sentAt of the latest sample that saw no sign of life since #signAt. */
 	#staleAt: number | undefined;
 	#provenMaxMs = 0;
-	/** Signs of life seen after the first sample, counted up to 2 (the cadence is then known). */
+	/** Signs of life seen after the first sample, counted up to 2. */
 	#signs = 0;
+	/** sentAt of the first sample (the baseline); undefined before it. */
+	#firstSentAt: number | undefined;
 	#lastRtpIn: number | undefined;
 	/** Whether RTP from the client grew at the last sample that saw it grow or not. */
 	#rtpInFlowing = false;
-	/** The client stopped sending RTP and went on sending something else: it is quiet, not gone. */
-	#rtpInStopped = false;
+	/**
+	 * Signs of life without RTP since the client stopped sending RTP, counted up to 2: one may be
+	 * its goodbye (an RTCP BYE); two mean it is quiet (muted), not gone.
+	 */
+	#quietSigns = 0;
 
 	/**
 	 * @param sctp - whether the transport has SCTP (DataChannels): then the worker sends SCTP
@@ -179,9 +191,21 @@ export class TransportJudge {
 
 	/** The silence after which this transport is judged gone, in milliseconds. */
 	get boundMs(): number {
-		const unknown = this.#rtpInStopped || (this.#signs < 2 && !this.#carriedMedia);
-		const cadenceMs = unknown ? Math.max(this.#provenMaxMs, UNKNOWN_CADENCE_MS) : this.#provenMaxMs;
-		return Math.max(this.#timeoutMs, Math.min(CADENCE_FACTOR * cadenceMs, MAX_BOUND_MS));
+		if (!this.#carriedMedia && !this.cadenceShown) return Math.max(this.#timeoutMs, MAX_BOUND_MS);
+		let cadenceMs = this.#provenMaxMs;
+		let floorMs = this.#timeoutMs;
+		if (this.#quietSigns >= 2) cadenceMs = Math.max(cadenceMs, RTCP_INTERVAL_MS);
+		else if (this.#quietSigns === 1) floorMs = Math.max(floorMs, 2 * RTCP_INTERVAL_MS);
+		return Math.max(floorMs, Math.min(CADENCE_FACTOR * cadenceMs, MAX_BOUND_MS));
+	}
+
+	/**
+	 * Whether the transport has shown its cadence: two signs of life after its first sample, the
+	 * last at least `CADENCE_WINDOW_MS` after it. Until then a transport without media is judged at
+	 * `MAX_BOUND_MS`, as the slowest client the standards allow; one with media at its bound.
+	 */
+	get cadenceShown(): boolean {
+		return this.#signs >= 2 && this.#firstSentAt !== undefined && this.#signAt - this.#firstSentAt >= CADENCE_WINDOW_MS;
 	}
 
 	/** The longest silence observed while the transport was alive, in milliseconds. */
@@ -226,18 +250,20 @@ export class TransportJudge {
 		if (previous === undefined) {
 			// Baseline: bytes may have arrived up to now, so assume they did (never judge early).
 			this.#signAt = Math.max(this.#signAt, sample.sentAt);
+			this.#firstSentAt = this.#signAt;
 			return ALIVE;
 		}
 		const grewRtpIn = grew(this.#lastRtpIn, sample.rtpInBytes);
 		this.#lastRtpIn = sample.rtpInBytes;
 		if (grewRtpIn) {
 			this.#rtpInFlowing = true;
-			this.#rtpInStopped = false;
-		} else if (grewIn && this.#rtpInFlowing) {
-			// Inbound bytes without RTP, right after RTP: the client stopped sending media (muted), not
-			// everything. What it still sends (RTCP) has a cadence of its own, up to 7.5 s for Chromium.
+			this.#quietSigns = 0;
+		} else if (grewIn && (this.#rtpInFlowing || this.#quietSigns > 0)) {
+			// Inbound bytes without RTP, after RTP: the client stopped sending media. The first such
+			// growth may be its RTCP BYE; a second one shows it muted, not gone. What it still sends
+			// (RTCP) has a cadence of its own, up to 7.5 s for Chromium.
 			this.#rtpInFlowing = false;
-			this.#rtpInStopped = true;
+			if (this.#quietSigns < 2) this.#quietSigns += 1;
 		}
 		if (grewIn || (consentReplies && this.echo)) {
 			this.#sign(sample.sentAt);
@@ -263,6 +289,15 @@ export class TransportJudge {
 		const silentMs = at - this.#signAt;
 		const boundMs = this.boundMs;
 		if (silentMs < boundMs) return ALIVE;
+		if (this.#signs === 0 && !this.#carriedMedia && !this.#sctp) {
+			// Nothing moved since it connected, and nothing of the worker's asks for an answer: a live
+			// client whose only keepalives are STUN indications (libnice), which a WebRtcServer does
+			// not count, looks exactly like this.
+			return {
+				kind: 'unjudged',
+				reason: 'no sign of life since it connected, and no media or SCTP a live client must answer (its keepalives may be STUN indications, which a WebRtcServer does not count)',
+			};
+		}
 		const inactive: Verdict = { kind: 'inactive', silentMs, boundMs, lastSignAt: this.#signAt };
 		// Nothing at all moved since the last sign: no consent replies either.
 		if (this.#replyAt === undefined || this.#replyAt <= this.#signAt) return inactive;

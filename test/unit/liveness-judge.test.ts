@@ -13,7 +13,8 @@ import {
 	MAX_BOUND_MS,
 	readSample,
 	TransportJudge,
-	UNKNOWN_CADENCE_MS,
+	CADENCE_WINDOW_MS,
+	RTCP_INTERVAL_MS,
 	type Verdict,
 } from '../../src/liveness/judge.js';
 
@@ -72,13 +73,13 @@ const last = (verdicts: Array<[number, Verdict]>): [number, Verdict] => {
 describe('inbound bytes', () => {
 	it('judges a transport gone at the first sample silent for inactivityTimeoutMs since the last growth it saw', () => {
 		const feed = new Feed();
-		// Media every 500 ms until 19.5 s, sampled every 2 s.
-		const verdicts = feed.run(2_000, 60_000, (t) => {
-			if (t <= 20_000) feed.bytesReceived += 1_200 * 4;
+		// Packets every 500 ms until 39.5 s (past the cadence window), sampled every 2 s.
+		const verdicts = feed.run(2_000, 80_000, (t) => {
+			if (t <= 40_000) feed.bytesReceived += 1_200 * 4;
 		});
 		const [at, verdict] = last(verdicts);
-		expect(at).toBe(28_000);
-		expect(verdict).toEqual({ kind: 'inactive', silentMs: 8_000, boundMs: 8_000, lastSignAt: 20_000 });
+		expect(at).toBe(48_000);
+		expect(verdict).toEqual({ kind: 'inactive', silentMs: 8_000, boundMs: 8_000, lastSignAt: 40_000 });
 		expect(verdicts.slice(0, -1).every(([, v]) => v.kind === 'alive')).toBe(true);
 	});
 
@@ -95,7 +96,7 @@ describe('inbound bytes', () => {
 		]);
 	});
 
-	it('gives a transport without media 3 × 5 s until it has shown its cadence, so a 5 s client’s late first check never closes it', () => {
+	it('gives a transport without media 60 s until it has shown its cadence over 30 s, so a slow client’s late first check never closes it', () => {
 		// werift or Firefox, DataChannel only: the first check after connecting comes 10 s late.
 		const feed = new Feed(0);
 		let verdicts = feed.run(1_000, 40_000, (t) => {
@@ -103,18 +104,85 @@ describe('inbound bytes', () => {
 		});
 		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
 		expect(feed.judge.provenSilenceMs).toBe(9_000);
+		expect(feed.judge.cadenceShown).toBe(true);
 		expect(feed.judge.boundMs).toBe(CADENCE_FACTOR * 9_000);
-		// One that never shows a sign after its first sample is judged at 15 s.
+		// One that never shows a sign after its first sample is judged at 60 s (it has SCTP: a live
+		// client would have answered the worker's heartbeats).
 		const silent = new Feed(0);
-		expect(silent.judge.boundMs).toBe(CADENCE_FACTOR * UNKNOWN_CADENCE_MS);
-		verdicts = silent.run(1_000, 40_000);
-		expect(last(verdicts)).toEqual([16_000, { kind: 'inactive', silentMs: 15_000, boundMs: 15_000, lastSignAt: 1_000 }]);
-		// Two signs show the cadence: Chromium's 2.5 s brings it back to inactivityTimeoutMs.
+		expect(silent.judge.boundMs).toBe(MAX_BOUND_MS);
+		verdicts = silent.run(1_000, 100_000);
+		expect(last(verdicts)).toEqual([
+			61_000,
+			{ kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 1_000 },
+		]);
+		// Chromium's 2.5 s: two signs within 5 s, yet judged at 60 s until its signs span the window,
+		// then at inactivityTimeoutMs.
 		const chromium = new Feed(0);
 		chromium.run(500, 6_000, (t) => {
 			if (t % 2_500 === 0) chromium.bytesReceived += 100;
 		});
+		expect(chromium.judge.boundMs).toBe(MAX_BOUND_MS);
+		chromium.run(500, CADENCE_WINDOW_MS + 3_000, (t) => {
+			if (t % 2_500 === 0) chromium.bytesReceived += 100;
+		});
+		expect(chromium.judge.cadenceShown).toBe(true);
 		expect(chromium.judge.boundMs).toBe(T);
+	});
+
+	it('never takes the burst of a connection’s set-up for the cadence of a client that then keeps alive every 25 s (libnice)', () => {
+		// GStreamer webrtcbin, DataChannel only, own port: DTLS/SCTP set-up packets in its first
+		// seconds, then a 28-byte STUN Binding indication every 25 s, SCTP heartbeats (its own and its
+		// answers to the worker's) about every 30 s.
+		const feed = new Feed(0);
+		const verdicts = feed.run(2_000, 600_000, (t) => {
+			if (t <= 4_000) feed.bytesReceived += 600;
+			if (t % 25_000 < 2_000 && t > 20_000) feed.bytesReceived += 28;
+			if (t % 30_000 === 14_000 || t % 31_000 === 6_000) {
+				feed.bytesReceived += 93;
+				feed.replyBytes += HEARTBEAT_BYTES;
+			}
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+		expect(feed.judge.provenSilenceMs).toBeGreaterThan(15_000);
+		expect(feed.judge.boundMs).toBe(MAX_BOUND_MS);
+	});
+
+	it('keeps a client alive on its SCTP alone, about every 30 s (libnice on a WebRtcServer, which counts no STUN)', () => {
+		const feed = new Feed(0);
+		const verdicts = feed.run(2_000, 600_000, (t) => {
+			if (t <= 4_000) feed.bytesReceived += 600;
+			// Its own heartbeat every 30–31.5 s, and its answer to the worker's, on another phase.
+			if (t % 31_500 < 2_000) feed.bytesReceived += 93;
+			if (t % 30_000 === 20_000) {
+				feed.replyBytes += HEARTBEAT_BYTES;
+				feed.bytesReceived += 60;
+			}
+		});
+		expect(verdicts.every(([, v]) => v.kind === 'alive')).toBe(true);
+	});
+
+	it('leaves unjudged a transport without SCTP or media on which nothing ever moved: its client’s keepalives may be uncounted indications', () => {
+		// GStreamer receive-only, nothing consumed, on a WebRtcServer: libnice's indications are not
+		// counted and get no reply; nothing else is sent either way.
+		const judge = new TransportJudge(T, 0, false);
+		const verdicts: Verdict[] = [];
+		for (let t = 2_000; t <= 300_000; t += 2_000) {
+			verdicts.push(
+				judge.observe({ sentAt: t, at: t, bytesReceived: 4_000, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 }),
+			);
+		}
+		expect(verdicts.filter((v) => v.kind === 'inactive')).toEqual([]);
+		expect(verdicts.at(-1)).toMatchObject({ kind: 'unjudged', reason: expect.stringMatching(/no sign of life since it connected/) });
+		// One sign, then silence: the client is one whose packets are seen, so its silence counts.
+		const seen = new TransportJudge(T, 0, false);
+		let verdict: Verdict = { kind: 'alive' };
+		let t = 0;
+		for (let bytes = 4_000; verdict.kind === 'alive'; ) {
+			t += 2_000;
+			if (t === 10_000) bytes += 28;
+			verdict = seen.observe({ sentAt: t, at: t, bytesReceived: bytes, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 });
+		}
+		expect([t, verdict]).toEqual([70_000, { kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 10_000 }]);
 	});
 
 	it('gives a client with a 5 s consent cadence three times its longest healthy silence, so a lost check never closes it', () => {
@@ -178,11 +246,11 @@ describe('consent replies of a transport that never carried RTP (WebRtcServer)',
 
 	it('never lets the worker’s heartbeats keep a frozen quiet client alive, even one that earned the longest bound', () => {
 		const feed = new Feed();
-		// A client whose consent checks slow down step by step to 20 s apart earns 60 s, capped at the consent expiry.
+		// A client whose consent checks slow down step by step to 25 s apart earns 75 s, capped at 60 s.
 		idleOnServer(feed, 40_000);
 		idleOnServer(feed, 84_000, 7_000);
 		idleOnServer(feed, 120_000, 15_000);
-		idleOnServer(feed, 180_000, 20_000);
+		idleOnServer(feed, 230_000, 25_000);
 		expect(feed.judge.provenSilenceMs).toBeGreaterThan(MAX_BOUND_MS / CADENCE_FACTOR);
 		expect(feed.judge.boundMs).toBe(MAX_BOUND_MS);
 		const lastSign = feed.judge.lastSignAt;
@@ -244,7 +312,7 @@ describe('consent replies of a transport that never carried RTP (WebRtcServer)',
 });
 
 describe('the bound a quiet client earns', () => {
-	it('is capped at RFC 7675’s 30 s consent expiry, however long a silence it survived', () => {
+	it('is capped at twice RFC 7675’s 30 s consent expiry, however long a silence it survived', () => {
 		const feed = new Feed();
 		// A client whose checks slow down step by step to 25 s apart.
 		feed.run(1_000, 200_000, (t) => {
@@ -255,7 +323,7 @@ describe('the bound a quiet client earns', () => {
 		expect(feed.judge.boundMs).toBe(MAX_BOUND_MS);
 		const [at, verdict] = last(feed.run(1_000, 300_000));
 		expect([at, verdict]).toEqual([
-			230_000,
+			200_000 + MAX_BOUND_MS,
 			{ kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 200_000 },
 		]);
 	});
@@ -335,6 +403,31 @@ describe('a transport that carried media', () => {
 		]);
 		// Gone while sending RTP, with no RTCP-only sample before: 8 s, as before.
 		expect(last(run(20_001, 60_000))).toEqual([28_000, { kind: 'inactive', silentMs: T, boundMs: T, lastSignAt: 20_000 }]);
+	});
+
+	it('takes one RTCP packet right after the RTP for a goodbye (an RTCP BYE), not a mute: judged at 2 × 5 s, not 15 s', () => {
+		// GStreamer hanging up while sending audio: RTP until 20 s, its RTCP BYE at 21 s, then nothing.
+		const feed = new Feed();
+		feed.rtpInBytes = 0;
+		const verdicts: Array<[number, Verdict]> = [];
+		for (;;) {
+			const step = feed.run(1_000, 120_000, (t) => {
+				feed.replyBytes += 80;
+				if (t <= 20_000) {
+					feed.bytesReceived += 5_000;
+					feed.mediaBytes += 4_800;
+					feed.rtpInBytes = (feed.rtpInBytes ?? 0) + 4_800;
+				} else if (t === 21_000) feed.bytesReceived += 72;
+			});
+			verdicts.push(...step);
+			const [, verdict] = last(step);
+			if (verdict.kind === 'check-media') verdicts.push([feed.now, feed.judge.mediaChecked(true)]);
+			else break;
+		}
+		expect(last(verdicts)).toEqual([
+			31_000,
+			{ kind: 'inactive', silentMs: 2 * RTCP_INTERVAL_MS, boundMs: 2 * RTCP_INTERVAL_MS, lastSignAt: 21_000 },
+		]);
 	});
 
 	it('judges a receive transport gone at the bound when its client vanished before any of its media flowed, the worker only probing it', () => {

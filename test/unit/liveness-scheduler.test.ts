@@ -80,15 +80,16 @@ describe('detection', () => {
 		const transport = fakeTransport('alice');
 		const watch = connect(watchdog, transport);
 		const media = client(transport, 500);
-		await vi.advanceTimersByTimeAsync(19_750);
-		media.stop(); // last packet at 19.5 s; the poll at 20 s sees it
+		// Past the judge's cadence window (30 s), so the bound is inactivityTimeoutMs.
+		await vi.advanceTimersByTimeAsync(39_750);
+		media.stop(); // last packet at 39.5 s; the poll at 40 s sees it
 		const closes: Array<{ at: number; info: CloseInfo }> = [];
 		watch.on('close', (info) => closes.push({ at: performance.now(), info }));
-		await vi.advanceTimersByTimeAsync(27_999 - 19_750);
+		await vi.advanceTimersByTimeAsync(47_999 - 39_750);
 		expect(watch.state).toBe('connected');
 		await vi.advanceTimersByTimeAsync(1);
 		expect(closes).toHaveLength(1);
-		expect(closes[0]?.at).toBe(28_000);
+		expect(closes[0]?.at).toBe(48_000);
 		expect(closes[0]?.info).toMatchObject({
 			reason: 'inactive',
 			clean: false,
@@ -98,7 +99,7 @@ describe('detection', () => {
 		expect(closes[0]?.info.detail).toMatch(/no sign of life for 8000 ms \(bound 8000 ms, polled every 2000 ms\)/);
 		expect(transport.closed).toBe(true);
 		// Within inactivityTimeoutMs + one poll period of the client's last packet.
-		expect(28_000 - 19_500).toBeLessThanOrEqual(8_000 + 2_000);
+		expect(48_000 - 39_500).toBeLessThanOrEqual(8_000 + 2_000);
 	});
 
 	it('never closes a client that keeps sending, even one check every 2.5 s, over 10 minutes', async () => {
@@ -231,8 +232,8 @@ describe('pacing', () => {
 		const late = fakeTransport('late'); // …another comes
 		connect(watchdog, late);
 		client(late, 500);
-		await vi.advanceTimersByTimeAsync(20_000 - performance.now());
-		senders[1]?.stop(); // and one vanishes
+		await vi.advanceTimersByTimeAsync(40_000 - performance.now());
+		senders[1]?.stop(); // and one vanishes, past the judge's 30 s cadence window
 		const vanishedAt = performance.now();
 		const info = await closeOf(watches[1] as TransportWatch);
 		expect(info.reason).toBe('inactive');
@@ -294,9 +295,10 @@ describe('pacing', () => {
 			const transport = fakeTransport(`u${i}`);
 			connect(watchdog, transport).on('close', (info) => closes.push(info));
 			const sender = client(transport, 250);
-			setTimeout(() => sender.stop(), 5_000 + random(4_000));
+			// Past the judge's 30 s cadence window, so each is judged at inactivityTimeoutMs.
+			setTimeout(() => sender.stop(), 35_000 + random(4_000));
 		}
-		await vi.advanceTimersByTimeAsync(30_000);
+		await vi.advanceTimersByTimeAsync(60_000);
 		expect(closes).toHaveLength(40);
 		const detections = closes.map((info) => info.detectionMs as number);
 		// From the last sample that saw bytes grow: the bound, plus timer lateness. (When every poll,
