@@ -149,7 +149,7 @@ describe('a Chromium client that vanishes silently', () => {
 		await receiver.kill();
 		const { at, info } = await (watched[0] as Watched).closing;
 		// Its client is quieter than one with media (it answers probes every few seconds), so it is
-		// judged at the bound the liveness learned for it: at least T, at most RFC 7675's 30 s.
+		// judged at the bound the liveness learned for it: at least T, at most MAX_BOUND_MS.
 		const boundMs = Number(/\(bound (\d+) ms/.exec(info.detail ?? '')?.[1]);
 		console.info(`[liveness-chromium] SIGKILLed: ${info.reason} after ${Math.round(at - vanishedAt)} ms (${info.detail})`);
 		expect(info).toMatchObject({ reason: 'inactive', clean: false, closedByWatchdog: true });

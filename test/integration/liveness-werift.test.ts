@@ -8,7 +8,7 @@
 // alone, but were seen at 10 s in a full run.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
-import { CADENCE_FACTOR, CONSENT_REPLY_BYTES, MAX_BOUND_MS } from '../../src/liveness/judge.js';
+import { CADENCE_FACTOR, CADENCE_WINDOW_MS, CONSENT_REPLY_BYTES, MAX_BOUND_MS } from '../../src/liveness/judge.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
@@ -126,8 +126,9 @@ async function closedWithin(peers: Peer[], ms: number): Promise<Array<{ at: numb
 describe('a werift peer frozen with SIGSTOP', () => {
 	it('is closed with `inactive` within its learned bound + one poll period, and its SIGCONT resurrects nothing', async () => {
 		const peers = await Promise.all([startPeer('werift-own-port', false), startPeer('werift-webrtcserver', true)]);
-		// Long enough to see a few consent checks and learn the cadence.
-		await sleep(20_000);
+		// Long enough to see a few consent checks and learn the cadence: the judge takes the silences
+		// of a transport without media for its cadence once its signs span CADENCE_WINDOW_MS.
+		await sleep(CADENCE_WINDOW_MS + 6_000);
 		expect(peers.map((p) => p.watch.state)).toEqual(['connected', 'connected']);
 
 		for (const peer of peers) peer.trace.stop();
@@ -135,7 +136,7 @@ describe('a werift peer frozen with SIGSTOP', () => {
 			console.log(`${peer.name}: consent checks after ${peer.trace.gapsMs.join(', ')} ms`);
 			expect(peer.trace.gapsMs.length, peer.name).toBeGreaterThanOrEqual(2);
 		}
-		// The bound each transport can have earned: 3× the longest gap measured, capped at 30 s.
+		// The bound each transport can have earned: 3× the longest gap measured, capped at MAX_BOUND_MS.
 		const earned = (peer: Peer): number =>
 			Math.max(T, Math.min(CADENCE_FACTOR * (peer.trace.longestGapMs + TRACE_MS), MAX_BOUND_MS));
 
@@ -177,5 +178,5 @@ describe('a werift peer frozen with SIGSTOP', () => {
 		// The worker forgot both transports: nothing can bring them back.
 		const dump = (await sfu.router.dump()) as { transportIds: string[] };
 		for (const peer of peers) expect(dump.transportIds).not.toContain(peer.transport.id);
-	}, 90_000);
+	}, 150_000);
 });
