@@ -131,7 +131,7 @@ export async function launchChromium(): Promise<LaunchedChromium> {
 	return launched;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
 	return Promise.race([
 		promise,
@@ -204,7 +204,7 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
 }
 
 /** Alive and not a zombie (a killed child of init may stay a zombie in a container). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
 		const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

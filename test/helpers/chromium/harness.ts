@@ -423,7 +423,7 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 }
 
 /** Resolves when `transport` is DTLS-connected; rejects on failed/closed or after `timeoutMs`. */
-function dtlsConnected(transport: WebRtcTransport, timeoutMs: number): Promise<void> {
+export function dtlsConnected(transport: WebRtcTransport, timeoutMs: number): Promise<void> {
 	if (transport.dtlsState === 'connected') return Promise.resolve();
 	if (transport.closed) return Promise.reject(new Error(`transport ${transport.id} is closed`));
 	return new Promise<void>((resolve, reject) => {

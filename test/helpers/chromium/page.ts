@@ -87,8 +87,8 @@ function deviceOf(): Device {
 const api: PageApi = {
 	ready: () => opened,
 
-	async load({ routerRtpCapabilities, pagehideClose }) {
-		device = new Device({ handlerName: 'Chrome111' });
+	async load({ routerRtpCapabilities, pagehideClose, handlerName = 'Chrome111' }) {
+		device = new Device({ handlerName });
 		await device.load({ routerRtpCapabilities });
 		if (pagehideClose) {
 			addEventListener('pagehide', () => {

@@ -50,6 +50,8 @@ export interface LoadOptions {
 	routerRtpCapabilities: types.RtpCapabilities;
 	/** Register a `pagehide` handler that closes every mediasoup-client transport. */
 	pagehideClose: boolean;
+	/** mediasoup-client handler of the Device. Default 'Chrome111' (the Firefox harness passes 'Firefox120'). */
+	handlerName?: 'Chrome111' | 'Firefox120';
 }
 
 export interface PageTransportParameters {
