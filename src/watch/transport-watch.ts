@@ -335,6 +335,13 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 				this.#iceDownSinceRestart = true;
 			}
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
+			if (isConsentExpiry(this.#transport)) {
+				// Only mediasoup's own consent check (3.13.20+) drops a UDP tuple: the client sent no
+				// STUN Binding request for the transport's `iceConsentTimeout`. That is evidence of its
+				// silence already; no grace on top.
+				this.#end('ice-disconnected', { closeTransport: true, detail: CONSENT_EXPIRED_DETAIL, detectionMs: null });
+				return;
+			}
 			this.#disconnectedAt = this.#host.clock.now();
 			const graceMs = this.#host.policy.disconnectGraceMs;
 			// Armed before the state change: a `statechange` listener that ends the watch clears it.
@@ -682,4 +689,23 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			queueMicrotask(() => this.announceEnd());
 		} else announce();
 	}
+}
+
+/**
+ * The `detail` of an `ice-disconnected` close decided by mediasoup's own ICE consent check: its ICE
+ * went `'disconnected'` on a UDP tuple, which only that check does (mediasoup 3.13.20+).
+ */
+export const CONSENT_EXPIRED_DETAIL =
+	"mediasoup's ICE consent check expired: no STUN Binding request from the client within the transport's iceConsentTimeout";
+
+/**
+ * Whether an ICE `'disconnected'` of this transport is mediasoup's consent check expiring: its last
+ * selected tuple (mediasoup keeps it through `'disconnected'`) was UDP, which nothing else drops,
+ * on a mediasoup that checks consent. Its transports say so by their `type` (3.15+; consent came in
+ * 3.13.20, on by default). On older versions, or over TCP (a closed connection drops a TCP tuple
+ * too), the disconnect grace applies.
+ */
+function isConsentExpiry(transport: unknown): boolean {
+	const t = transport as { type?: unknown; iceSelectedTuple?: { protocol?: unknown } } | undefined;
+	return t?.type === 'webrtc' && t.iceSelectedTuple?.protocol === 'udp';
 }
