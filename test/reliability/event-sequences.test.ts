@@ -27,6 +27,7 @@ import {
 	FakeWebRtcTransport,
 	FakeWorker,
 } from '../helpers/fake-transport.js';
+import { checkProperty } from '../helpers/fc-seed.js';
 import { flushJobs, listenerTotal, watchProcessProblems } from '../helpers/leaks.js';
 import { SyncManualClock as ManualClock } from '../helpers/manual-clock.js';
 
@@ -585,7 +586,7 @@ async function play(
 
 describe('arbitrary event sequences on fake transports', () => {
 	it('never break the invariants: one terminal state, one reason, one close, `closed` settles once, no deadline after connect, nothing left', async () => {
-		await fc.assert(
+		await checkProperty(
 			fc.asyncProperty(
 				policyArb,
 				storeArb,
@@ -593,7 +594,7 @@ describe('arbitrary event sequences on fake transports', () => {
 				fc.array(commandArb, { minLength: 1, maxLength: 40 }),
 				(policy, store, count, commands) => play(policy, store, count, commands),
 			),
-			{ numRuns: 400 },
+			{ numRuns: 200 },
 		);
 	});
 
@@ -607,7 +608,7 @@ describe('arbitrary event sequences on fake transports', () => {
 			}),
 			{ minLength: 3, maxLength: 10 },
 		);
-		await fc.assert(
+		await checkProperty(
 			fc.asyncProperty(
 				policyArb,
 				fc.integer({ min: 1, max: 3 }),
@@ -615,7 +616,7 @@ describe('arbitrary event sequences on fake transports', () => {
 				fc.array(commandArb, { maxLength: 30 }),
 				(policy, count, hooks, commands) => play(policy, 'memory', count, [...hooks, ...commands]),
 			),
-			{ numRuns: 200 },
+			{ numRuns: 100 },
 		);
 	});
 });

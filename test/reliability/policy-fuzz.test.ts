@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { MAX_TIMER_MS } from '../../src/policy.js';
 import { FakeWebRtcTransport } from '../helpers/fake-transport.js';
+import { checkProperty } from '../helpers/fc-seed.js';
 import { flushJobs, listenerTotal } from '../helpers/leaks.js';
 import { SyncManualClock as ManualClock } from '../helpers/manual-clock.js';
 
@@ -55,11 +56,12 @@ function countVerdict(value: unknown, name: string, min: number): Verdict {
 	return Number.isInteger(n) && n >= min ? OK : rangeError(name);
 }
 
-function positiveVerdict(value: unknown, name: string): Verdict {
+/** A rate per second: finite, > 0, and paced by a timer (its interval, 1000 / rate ms, at most 2^31-1 ms). */
+function perSecondVerdict(value: unknown, name: string): Verdict {
 	if (value === undefined) return OK;
 	const n = numberVerdict(value, name);
 	if (typeof n !== 'number') return n;
-	return n > 0 && Number.isFinite(n) ? OK : rangeError(name);
+	return n > 0 && Number.isFinite(n) && 1000 / n <= MAX_TIMER_MS ? OK : rangeError(name);
 }
 
 function keysVerdict(bag: Record<string, unknown>, path: string, known: readonly string[]): Verdict[] {
@@ -96,7 +98,7 @@ function expectedFailures(input: unknown): Verdict[] {
 		if (!isPlainObject(liveness)) failures.push(typeError('liveness'));
 		else {
 			failures.push(...keysVerdict(liveness, 'liveness', ['maxStatsRequestsPerSecond', 'pollIntervalMs']));
-			failures.push(positiveVerdict(liveness.maxStatsRequestsPerSecond, 'liveness.maxStatsRequestsPerSecond'));
+			failures.push(perSecondVerdict(liveness.maxStatsRequestsPerSecond, 'liveness.maxStatsRequestsPerSecond'));
 			failures.push(durationVerdict(liveness.pollIntervalMs, 'liveness.pollIntervalMs', 1, true));
 		}
 	}
@@ -155,6 +157,17 @@ const junk = fc.oneof(
 	fc.constant(Symbol('junk')),
 );
 
+/** The next double after `x` towards +Infinity (`steps` > 0) or -Infinity (`steps` < 0). */
+function nextDouble(x: number, steps: number): number {
+	const view = new DataView(new ArrayBuffer(8));
+	view.setFloat64(0, x);
+	view.setBigInt64(0, view.getBigInt64(0) + BigInt(steps));
+	return view.getFloat64(0);
+}
+
+/** The smallest request budget a timer can pace: one request per MAX_TIMER_MS. */
+const MIN_RATE = 1000 / MAX_TIMER_MS;
+
 const numberish = fc.oneof(
 	{ weight: 4, arbitrary: fc.integer({ min: -5, max: 300_000 }) },
 	{ weight: 2, arbitrary: fc.double({ noDefaultInfinity: false }) },
@@ -173,6 +186,12 @@ const numberish = fc.oneof(
 			Number.MAX_SAFE_INTEGER,
 			Number.EPSILON,
 			-1,
+			// Rates a timer cannot pace (1000 / rate > 2^31-1 ms), and the smallest it can.
+			Number.MIN_VALUE,
+			nextDouble(MIN_RATE, -1),
+			MIN_RATE,
+			nextDouble(MIN_RATE, 1),
+			Number.MAX_VALUE,
 		),
 	},
 	{ weight: 1, arbitrary: junk },
@@ -268,7 +287,7 @@ const validPolicyLike = fc
 			liveness: optional(
 				fc.record(
 					{
-						maxStatsRequestsPerSecond: optional(fc.double({ min: 0.001, max: 1e6, noNaN: true })),
+						maxStatsRequestsPerSecond: optional(fc.double({ min: MIN_RATE, max: 1e6, noNaN: true })),
 						pollIntervalMs: optional(validDuration(1, true)),
 					},
 					{ requiredKeys: [] },
@@ -366,10 +385,10 @@ function attempt<T>(fn: () => T): { value: T } | { error: unknown } {
 /* ------------------------------------------------------------------ properties */
 
 describe('definePolicy() under arbitrary input', () => {
-	it('accepts exactly the objects the documented rules accept, and refuses the rest with the documented error naming a bad option', () => {
+	it('accepts exactly the objects the documented rules accept, and refuses the rest with the documented error naming a bad option', async () => {
 		let accepted = 0;
 		let refused = 0;
-		fc.assert(
+		const run = await checkProperty(
 			fc.property(fc.oneof(policyLike, validPolicyLike), (input) => {
 				const failures = expectedFailures(input);
 				const outcome = attempt(() => definePolicy(input as WatchdogPolicyOptions));
@@ -400,13 +419,15 @@ describe('definePolicy() under arbitrary input', () => {
 			}),
 			{ numRuns: RUNS },
 		);
-		// Both sides were really exercised.
-		expect(accepted).toBeGreaterThan(RUNS / 20);
-		expect(refused).toBeGreaterThan(RUNS / 20);
+		// Both sides were really exercised (a replayed path is one run: nothing to count then).
+		if (run.replaying) return;
+		const total = run.seeds.length * run.runsPerSeed;
+		expect(accepted).toBeGreaterThan(total / 20);
+		expect(refused).toBeGreaterThan(total / 20);
 	});
 
-	it('answers any value at all (fc.anything) with a valid frozen policy or a documented TypeError/RangeError', () => {
-		fc.assert(
+	it('answers any value at all (fc.anything) with a valid frozen policy or a documented TypeError/RangeError', async () => {
+		await checkProperty(
 			fc.property(
 				fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true, withTypedArray: true }),
 				(input) => {
@@ -440,7 +461,7 @@ describe('watch() under arbitrary options', () => {
 		const clock = new ManualClock();
 		const watchdog = createWatchdog({ connectTimeoutMs: 1_000, inactivityTimeoutMs: Number.POSITIVE_INFINITY }, { clock });
 		let refused = 0;
-		await fc.assert(
+		const run = await checkProperty(
 			fc.asyncProperty(watchOptionsLike, fc.option(fc.string({ maxLength: 3 }), { nil: undefined }), async (options, appUser) => {
 				const transport = new FakeWebRtcTransport({ appData: appUser === undefined ? {} : { userId: appUser } });
 				const outcome = attempt(() => watchdog.watch(transport, options as WatchOptions));
@@ -461,13 +482,13 @@ describe('watch() under arbitrary options', () => {
 			}),
 			{ numRuns: 500 },
 		);
-		expect(refused).toBeGreaterThan(0);
+		if (!run.replaying) expect(refused).toBeGreaterThan(0);
 		expect(clock.pending()).toBe(0);
 		expect(watchdog.snapshot().transports).toEqual({ connecting: 0, connected: 0, disconnected: 0, restarting: 0 });
 	});
 
-	it('watchTransport() answers any policy and options with a watch or a documented error, never half-registering', () => {
-		fc.assert(
+	it('watchTransport() answers any policy and options with a watch or a documented error, never half-registering', async () => {
+		await checkProperty(
 			fc.property(fc.oneof(policyLike, fc.anything({ maxDepth: 1 })), watchOptionsLike, (policy, options) => {
 				const transport = new FakeWebRtcTransport({ appData: { userId: 'u' } });
 				const outcome = attempt(() => watchTransport(transport, policy as WatchdogPolicyOptions, options as WatchOptions));
@@ -487,7 +508,7 @@ describe('watch() under arbitrary options', () => {
 describe('watchdog methods under arbitrary arguments', () => {
 	it('canCreate, closeUser, watchesOf, get and bindSession answer anything with a result or a documented TypeError', async () => {
 		const watchdog = createWatchdog({ inactivityTimeoutMs: Number.POSITIVE_INFINITY }, { clock: new ManualClock() });
-		await fc.assert(
+		await checkProperty(
 			fc.asyncProperty(fc.anything({ maxDepth: 1 }), fc.anything({ maxDepth: 1 }), async (a, b) => {
 				const canCreate = await (watchdog.canCreate(a as string) as Promise<boolean>).then(
 					(value) => ({ value }),
