@@ -1,25 +1,87 @@
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 // @ts-expect-error plain ESM helper shared with scripts/ (no types)
 import { workerBinaryPath } from './scripts/worker-path.mjs';
 
+// Three projects (scripts/run-tests.mjs, behind `npm test`, runs each in turn):
+//   unit            pure and fake-timer tests, once (Node 20)
+//   mediasoup-3.12  every test that starts a real worker, on mediasoup 3.12.16 (Node 20)
+//   mediasoup-3.27  the same files with `mediasoup` resolved to `mediasoup-latest` (3.27.1) and
+//                   its worker, run by the pinned Node 22 (forks inherit the Node that runs vitest)
+// A failure's name starts with its project (`|mediasoup-3.27|`), so it says which worker it was on.
+// mediasoup-3.27 exists only when vitest runs on Node >= 22: a plain `npx vitest run <file>` on
+// Node 20 runs unit + mediasoup-3.12 as before, and asking for mediasoup-3.27 there fails
+// ("no projects matched") instead of running 3.27 on a Node it does not support.
+const onNode22 = Number(process.versions.node.split('.')[0]) >= 22;
+
+/** Tests that start a real mediasoup worker (or a process that does): run once per worker. */
+const REAL_WORKER = ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/reliability/**/*.test.ts'];
+/** Files in those folders that never start a worker (fake transports, a redis server, a child vitest). */
+const NO_WORKER = [
+	'test/integration/redis-store.test.ts',
+	'test/reliability/event-sequences.test.ts',
+	'test/reliability/load-cycles.test.ts',
+	'test/reliability/policy-fuzz.test.ts',
+	'test/reliability/unhandled-guard.test.ts',
+];
+const latestHooks = fileURLToPath(new URL('./test/helpers/mediasoup-latest-hooks.mjs', import.meta.url));
+
 export default defineConfig({
 	test: {
-		include: ['test/**/*.test.ts'],
 		// Integration tests run real mediasoup workers and Chromium on a 2-core machine and some
 		// assert timings to 100 ms: one file at a time keeps those honest.
 		fileParallelism: false,
 		pool: 'forks',
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
-		env: {
-			MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath(),
-		},
 		setupFiles: ['test/helpers/fail-on-unhandled.ts'],
 		reporters: ['default', './test/helpers/summary-reporter.ts'],
-		typecheck: {
-			enabled: true,
-			include: ['test/types/**/*.test-d.ts'],
-			tsconfig: 'test/tsconfig.json',
-		},
+		projects: [
+			{
+				extends: true,
+				test: {
+					name: 'unit',
+					include: ['test/unit/**/*.test.ts', 'test/docs/**/*.test.ts', 'test/package/**/*.test.ts', ...NO_WORKER],
+					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
+					typecheck: {
+						enabled: true,
+						include: ['test/types/**/*.test-d.ts'],
+						tsconfig: 'test/tsconfig.json',
+					},
+				},
+			},
+			{
+				extends: true,
+				test: {
+					name: 'mediasoup-3.12',
+					include: REAL_WORKER,
+					exclude: [...configDefaults.exclude, ...NO_WORKER],
+					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
+				},
+			},
+			...(onNode22 ? [mediasoup327()] : []),
+		],
 	},
 });
+
+function mediasoup327(): TestProjectInlineConfiguration {
+	return {
+		extends: true,
+		resolve: {
+			alias: [
+				{ find: /^mediasoup$/, replacement: 'mediasoup-latest' },
+				{ find: /^mediasoup\/(.*)$/, replacement: 'mediasoup-latest/$1' },
+			],
+		},
+		test: {
+			name: 'mediasoup-3.27',
+			include: REAL_WORKER,
+			exclude: [...configDefaults.exclude, ...NO_WORKER],
+			env: {
+				MEDIASOUP_WORKER_BIN: workerBinaryPath('mediasoup-latest'),
+				// Child processes (the demo, SFU nodes) resolve `mediasoup` to 3.27.1 as well.
+				NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${latestHooks}`].filter(Boolean).join(' '),
+			},
+		},
+	};
+}

