@@ -37,10 +37,15 @@ function ensureWorker({ pkg, script, minutes }) {
 	}
 	console.log(`mediasoup worker ${version} (${pkg}) not cached: building it (about ${minutes} minutes on 2 cores)…`);
 	// The 3.27 script keeps its downloads and its flatbuffers build in a work dir: one per version in the cache.
-	const args = [join(projectRoot, 'scripts', script), binary];
-	if (pkg !== 'mediasoup') args.push(join(workerCacheDir(), `build-${version}`));
+	// Two runs building the same version at once would wipe each other's work dir: the second waits
+	// on a lock per version (flock, util-linux), then finds the binary the first one built.
+	mkdirSync(workerCacheDir(), { recursive: true });
+	const lock = join(workerCacheDir(), `.build-${version}.lock`);
+	const build = [join(projectRoot, 'scripts', script), binary];
+	if (pkg !== 'mediasoup') build.push(join(workerCacheDir(), `build-${version}`));
+	const again = `[ -e "$1" ] && { echo "built meanwhile by another run: $1"; exit 0; }; shift; exec bash "$@"`;
 	const started = Date.now();
-	const result = spawnSync('bash', args, { stdio: 'inherit' });
+	const result = spawnSync('flock', [lock, 'bash', '-c', again, 'build', binary, ...build], { stdio: 'inherit' });
 	if (result.status !== 0) fail(`building the mediasoup ${version} worker failed (exit ${result.status})`);
 	if (!workerBinaryExists(pkg)) fail(`scripts/${script} succeeded but left no ${binary}`);
 	console.log(`mediasoup worker ${version} (${pkg}): ${binary} (built in ${Math.round((Date.now() - started) / 1000)} s)`);
