@@ -1,3 +1,10 @@
+// Time and timers: the injectable clock, the one timer style (`TimerSlot` for a plain timer,
+// `Timeouts` for a promise with a deadline, on p-timeout) and the limit every timer obeys.
+import pTimeout from 'p-timeout';
+
+/** The largest delay a Node timer accepts (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** An opaque timer handle as returned by `Clock.setTimeout`. */
 export type TimerHandle = unknown;
 
@@ -36,10 +43,6 @@ export class TimerSlot {
 		this.#clock = clock;
 	}
 
-	get armed(): boolean {
-		return this.#handle !== undefined;
-	}
-
 	/** Arms the timer; `Infinity` means "off" and arms nothing. */
 	arm(ms: number, callback: () => void): void {
 		this.clear();
@@ -54,5 +57,50 @@ export class TimerSlot {
 		if (this.#handle === undefined) return;
 		this.#clock.clearTimeout(this.#handle);
 		this.#handle = undefined;
+	}
+}
+
+/** A promise with a deadline that can be called off: `clear()` disarms its timer. */
+export type Deadline<T> = Promise<T> & { clear(): void };
+
+/**
+ * A thenable that never settles and keeps nothing: awaiting it (p-timeout does) leaves no reaction
+ * behind, so a deadline on it costs only p-timeout's own promise and timer.
+ */
+const NEVER: PromiseLike<never> = Object.freeze({
+	// biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, see above
+	then(): PromiseLike<never> {
+		return NEVER;
+	},
+});
+
+/**
+ * p-timeout on a clock, one per clock owner (a watchdog, a Redis store): its timers are the
+ * clock's, so fake clocks drive it and real ones are `unref()`ed.
+ */
+export class Timeouts {
+	readonly #timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+
+	constructor(clock: Clock) {
+		this.#timers = {
+			setTimeout: ((callback: () => void, ms: number) => clock.setTimeout(callback, ms)) as typeof setTimeout,
+			clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
+		};
+	}
+
+	/** Calls `onTimeout` after `ms` unless `clear()`ed first. */
+	after(ms: number, onTimeout: () => void): Deadline<void> {
+		return pTimeout(NEVER, { milliseconds: ms, fallback: onTimeout, customTimers: this.#timers });
+	}
+
+	/** `promise`, or `fallback()`'s value when it does not settle within `ms`. */
+	race<T, F>(promise: PromiseLike<T>, ms: number, fallback: () => F): Deadline<T | F> {
+		return pTimeout(promise, { milliseconds: ms, fallback, customTimers: this.#timers });
+	}
+
+	/** `promise`, or a rejection with `timeoutError()` when it does not settle within `ms`. */
+	limit<T>(promise: PromiseLike<T>, ms: number, timeoutError: () => Error): Deadline<T> {
+		const fallback = (): Promise<never> => Promise.reject(timeoutError());
+		return pTimeout(promise, { milliseconds: ms, fallback, customTimers: this.#timers }) as Deadline<T>;
 	}
 }

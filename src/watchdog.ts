@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import { systemClock, Timeouts } from './clock.js';
 import { SafeEmitter } from './emitter.js';
 import { MemoryStore } from './gate/memory-store.js';
 import { PendingCap } from './gate/pending-cap.js';
@@ -52,6 +52,7 @@ type ActiveState = keyof WatchdogSnapshot['transports'];
 export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData>, WatchHost {
 	readonly policy: WatchdogPolicy<TransportAppData>;
 	readonly clock: Clock;
+	readonly timeouts: Timeouts;
 	readonly observer = new WatchdogObserver();
 	readonly store: WatchdogStore;
 	readonly #liveness: LivenessScheduler;
@@ -72,6 +73,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	constructor(policy: WatchdogPolicy<TransportAppData>, options: WatchdogInternalOptions = {}) {
 		this.policy = policy;
 		this.clock = options.clock ?? systemClock;
+		this.timeouts = new Timeouts(this.clock);
 		this.store = policy.store ?? new MemoryStore(this.clock);
 		this.#restartGate = new RestartGate(policy as WatchdogPolicy<never>, this.store);
 		this.#pendingCap = new PendingCap(policy as WatchdogPolicy<never>, this.store);

@@ -1,5 +1,5 @@
 // The internal contract between a TransportWatch and the watchdog that owns it.
-import type { Clock } from '../clock.js';
+import type { Clock, Timeouts } from '../clock.js';
 import type {
 	CloseInfo,
 	IceRestartDenialReason,
@@ -22,6 +22,8 @@ export type RestartDecision =
 export interface WatchHost {
 	readonly policy: WatchdogPolicy<never>;
 	readonly clock: Clock;
+	/** p-timeout on `clock`: the connect deadline and the stats reads of a restart. */
+	readonly timeouts: Timeouts;
 	/** The per-user part of the restart gate (the watch itself checks closed / never connected). */
 	decideRestart(userId: string | undefined): Promise<RestartDecision>;
 	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void;

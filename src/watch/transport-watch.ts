@@ -1,6 +1,4 @@
-import pTimeout from 'p-timeout';
-import type { Clock, TimerHandle } from '../clock.js';
-import { TimerSlot } from '../clock.js';
+import { type Deadline, TimerSlot } from '../clock.js';
 import { SafeEmitter } from '../emitter.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
 import { Logger } from '../logger.js';
@@ -31,47 +29,6 @@ const STATS_TIMEOUT_MS = 2_000;
 const TUPLE_FALLBACK_MS = 100;
 
 const isIceLive = (iceState: string): boolean => iceState === 'connected' || iceState === 'completed';
-
-/**
- * p-timeout's timers on a clock, one object per clock rather than one per call (a watch in
- * `connecting` holds its deadline's for up to `connectTimeoutMs`).
- */
-const timersByClock = new WeakMap<Clock, { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }>();
-
-function timersOf(clock: Clock): { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } {
-	let timers = timersByClock.get(clock);
-	if (!timers) {
-		timers = {
-			setTimeout: ((callback: () => void, delay: number) => clock.setTimeout(callback, delay)) as typeof setTimeout,
-			clearTimeout: ((handle: TimerHandle) => clock.clearTimeout(handle)) as typeof clearTimeout,
-		};
-		timersByClock.set(clock, timers);
-	}
-	return timers;
-}
-
-/**
- * `pTimeout()` without the stack trace of the TimeoutError it builds up front: with a `fallback`
- * that error is never thrown, and its captured frames were most of a connecting watch's heap.
- */
-function pTimeoutWithFallback<T, F>(
-	promise: PromiseLike<T>,
-	milliseconds: number,
-	fallback: () => F,
-	clock: Clock,
-): Promise<T | F> & { clear(): void } {
-	const limit = Error.stackTraceLimit;
-	try {
-		Error.stackTraceLimit = 0;
-	} catch {
-		// A frozen `Error` (--frozen-intrinsics): keep the stack, lose only memory.
-	}
-	try {
-		return pTimeout(promise, { milliseconds, fallback, customTimers: timersOf(clock) });
-	} finally {
-		if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;
-	}
-}
 
 /** Options the watchdog passes when it creates a watch. */
 export interface TransportWatchInit {
@@ -117,8 +74,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
 	#externalCloseReason: CloseReason | undefined;
 
-	#connectDeadline: (Promise<unknown> & { clear(): void }) | undefined;
-	#resolveConnected: (() => void) | undefined;
+	#connectDeadline: Deadline<void> | undefined;
 	/** Created on first arm: most watches never disconnect nor restart. */
 	#graceTimer: TimerSlot | undefined;
 	#reconnectTimer: TimerSlot | undefined;
@@ -271,12 +227,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#armConnectDeadline(): void {
 		const ms = this.#host.policy.connectTimeoutMs;
 		if (ms === Number.POSITIVE_INFINITY) return;
-		const connected = new Promise<void>((resolve) => {
-			this.#resolveConnected = resolve;
-		});
-		// The fallback ends the watch itself (no `.then()` on the deadline: one promise and closure
-		// less per connecting watch). `#end()` does not throw: listeners run in their own try/catch.
-		this.#connectDeadline = pTimeoutWithFallback(connected, ms, () => this.#onConnectDeadline(ms), this.#host.clock);
+		// Ends the watch itself (no `.then()` on the deadline: one promise and closure less per
+		// connecting watch). `#end()` does not throw: listeners run in their own try/catch.
+		this.#connectDeadline = this.#host.timeouts.after(ms, () => this.#onConnectDeadline(ms));
 	}
 
 	#onConnectDeadline(ms: number): void {
@@ -291,8 +244,6 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#clearConnectDeadline(): void {
 		this.#connectDeadline?.clear();
 		this.#connectDeadline = undefined;
-		this.#resolveConnected?.();
-		this.#resolveConnected = undefined;
 	}
 
 	/* ---------------------------------------------------------------- mediasoup events */
@@ -534,7 +485,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	async #bytesReceived(transport: Transport): Promise<number | undefined> {
 		let request: (Promise<ReadonlyArray<{ bytesReceived?: number | undefined }>> & { clear(): void }) | undefined;
 		try {
-			request = pTimeoutWithFallback(transport.getStats(), STATS_TIMEOUT_MS, noStats, this.#host.clock);
+			request = this.#host.timeouts.race(transport.getStats(), STATS_TIMEOUT_MS, noStats);
 			this.#statsRequests ??= new Set();
 			this.#statsRequests.add(request);
 			const stats = await request;
