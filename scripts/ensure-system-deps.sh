@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Makes sure the Debian packages the tests and the demo drive for real are present:
-# chromium (real WebRTC client), redis-server (multi-node limits), openssl (a short-lived
-# certificate for the WebTransport test). As root on Debian they are installed; otherwise the
-# exact apt-get line is printed and the script fails. (The mediasoup worker's build
-# dependencies are handled by scripts/build-mediasoup-worker.sh when a build is needed.)
+# Makes sure the Debian (bookworm) packages the tests and the demo drive for real are present:
+#   chromium                 real WebRTC client (Chrome DevTools Protocol)
+#   firefox-esr              real WebRTC client (WebDriver BiDi through puppeteer-core, headless)
+#   gstreamer1.0-* python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
+#                            GStreamer webrtcbin (libnice) client, a Python child process
+#   iproute2                 network namespaces (`ip netns`) the Firefox client runs in
+#   redis-server             multi-node limits;  openssl  a short-lived WebTransport certificate
+# As root on Debian they are installed; otherwise the exact apt-get line is printed and the
+# script fails. (Each mediasoup worker build installs its own build dependencies when it runs:
+# scripts/build-mediasoup-worker.sh for 3.12.16, scripts/build-mediasoup-worker-3.27.sh for 3.27.1.)
 set -euo pipefail
-PKGS=(chromium redis-server openssl)
+PKGS=(chromium firefox-esr redis-server openssl iproute2
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
+  python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1)
 missing=()
 for pkg in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
