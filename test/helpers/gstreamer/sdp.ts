@@ -2,7 +2,7 @@
 // server's ICE-Lite parameters become the remote answer to webrtcbin's offer, and the offer yields
 // the dtlsParameters for `transport.connect()`.
 import type { types } from 'mediasoup';
-import { sha256Fingerprint } from '../werift/sdp.js';
+import { serverTransportLines } from '../werift/sdp.js';
 
 /** One m-section of webrtcbin's offer. */
 export interface OfferedMedia {
@@ -60,22 +60,7 @@ export function parseGstOffer(sdp: string): GstOffer {
  * server, webrtcbin the client), one BUNDLE.
  */
 export function buildGstAnswer(offer: GstOffer, server: ServerSide): string {
-	const fingerprint = sha256Fingerprint(server.dtlsParameters);
-	const candidates = server.iceCandidates.filter((c) => c.protocol === 'udp');
-	if (candidates.length === 0) throw new Error('server transport has no UDP ICE candidate');
-	const transportLines = [
-		'c=IN IP4 127.0.0.1',
-		`a=ice-ufrag:${server.iceParameters.usernameFragment}`,
-		`a=ice-pwd:${server.iceParameters.password}`,
-		...candidates.map((c) => {
-			// mediasoup 3.12 calls it `ip`; later versions `address`.
-			const address = (c as { address?: string }).address ?? c.ip;
-			return `a=candidate:${c.foundation} 1 udp ${c.priority} ${address} ${c.port} typ host`;
-		}),
-		'a=end-of-candidates',
-		`a=fingerprint:${fingerprint.algorithm} ${fingerprint.value}`,
-		'a=setup:passive',
-	];
+	const transportLines = ['c=IN IP4 127.0.0.1', ...serverTransportLines(server)];
 	const lines = [
 		'v=0',
 		'o=mediasoup-watchdog-test 10000 1 IN IP4 0.0.0.0',

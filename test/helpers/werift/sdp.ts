@@ -60,9 +60,6 @@ export function sha256Fingerprint(dtlsParameters: types.DtlsParameters): types.D
  * `a=setup:passive` (the server is the DTLS server, so werift is the DTLS client).
  */
 export function buildAnswerSdp(offer: OfferInfo, server: ServerParams): string {
-	const fingerprint = sha256Fingerprint(server.dtlsParameters);
-	const candidates = server.iceCandidates.filter((c) => c.protocol === 'udp');
-	if (candidates.length === 0) throw new Error('server transport has no UDP ICE candidate');
 	const lines = [
 		'v=0',
 		'o=mediasoup-watchdog-test 10000 1 IN IP4 0.0.0.0',
@@ -74,6 +71,23 @@ export function buildAnswerSdp(offer: OfferInfo, server: ServerParams): string {
 		`m=application 7 UDP/DTLS/SCTP webrtc-datachannel`,
 		'c=IN IP4 127.0.0.1',
 		`a=mid:${offer.mid}`,
+		...serverTransportLines(server),
+		`a=sctp-port:${server.sctpParameters.port}`,
+		`a=max-message-size:${server.sctpParameters.maxMessageSize}`,
+	];
+	return `${lines.join('\r\n')}\r\n`;
+}
+
+/**
+ * The ICE-Lite and DTLS lines of the server's m-sections: its ICE credentials, UDP host candidates
+ * only, its sha-256 fingerprint and `a=setup:passive` (the server is the DTLS server). Shared with
+ * the GStreamer harness.
+ */
+export function serverTransportLines(server: Pick<ServerParams, 'iceParameters' | 'iceCandidates' | 'dtlsParameters'>): string[] {
+	const fingerprint = sha256Fingerprint(server.dtlsParameters);
+	const candidates = server.iceCandidates.filter((c) => c.protocol === 'udp');
+	if (candidates.length === 0) throw new Error('server transport has no UDP ICE candidate');
+	return [
 		`a=ice-ufrag:${server.iceParameters.usernameFragment}`,
 		`a=ice-pwd:${server.iceParameters.password}`,
 		...candidates.map((c) => {
@@ -84,8 +98,5 @@ export function buildAnswerSdp(offer: OfferInfo, server: ServerParams): string {
 		'a=end-of-candidates',
 		`a=fingerprint:${fingerprint.algorithm} ${fingerprint.value}`,
 		'a=setup:passive',
-		`a=sctp-port:${server.sctpParameters.port}`,
-		`a=max-message-size:${server.sctpParameters.maxMessageSize}`,
 	];
-	return `${lines.join('\r\n')}\r\n`;
 }
