@@ -295,7 +295,8 @@ export class TransportJudge {
 			// not count, looks exactly like this.
 			return {
 				kind: 'unjudged',
-				reason: 'no sign of life since it connected, and no media or SCTP a live client must answer (its keepalives may be STUN indications, which a WebRtcServer does not count)',
+				reason:
+					'no sign of life since it connected, and no media or SCTP a live client must answer (its keepalives may be STUN indications, which a WebRtcServer does not count)',
 			};
 		}
 		const inactive: Verdict = { kind: 'inactive', silentMs, boundMs, lastSignAt: this.#signAt };

@@ -43,43 +43,59 @@ async function askInALoop(restart: () => Promise<unknown>, untilMs: number, done
 }
 
 describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
-	it('keep the transport open for ever on mediasoup alone', async () => {
-		const transport = await frozenPeer('mediasoup-alone');
-		const iceStates: string[] = [];
-		transport.observer.on('icestatechange', (state: string) => iceStates.push(state));
-		const asked = await askInALoop(() => transport.restartIce(), LOOP_MS, () => transport.closed);
-		console.info(`[restart-loop] ${workerLabel} alone: ${asked} restarts in ${LOOP_MS} ms, ICE states ${JSON.stringify(iceStates)}`);
-		expect(asked).toBeGreaterThanOrEqual(LOOP_MS / ASK_EVERY_MS - 1);
-		expect(transport.closed).toBe(false);
-		expect(iceStates).not.toContain('disconnected');
-	}, LOOP_MS + 30_000);
+	it(
+		'keep the transport open for ever on mediasoup alone',
+		async () => {
+			const transport = await frozenPeer('mediasoup-alone');
+			const iceStates: string[] = [];
+			transport.observer.on('icestatechange', (state: string) => iceStates.push(state));
+			const asked = await askInALoop(
+				() => transport.restartIce(),
+				LOOP_MS,
+				() => transport.closed,
+			);
+			console.info(
+				`[restart-loop] ${workerLabel} alone: ${asked} restarts in ${LOOP_MS} ms, ICE states ${JSON.stringify(iceStates)}`,
+			);
+			expect(asked).toBeGreaterThanOrEqual(LOOP_MS / ASK_EVERY_MS - 1);
+			expect(transport.closed).toBe(false);
+			expect(iceStates).not.toContain('disconnected');
+		},
+		LOOP_MS + 30_000,
+	);
 
-	it('is closed with `restart-timeout` at reconnectTimeoutMs after the first granted restart under the default policy', async () => {
-		const transport = await frozenPeer('watched');
-		const watch: TransportWatch<WebRtcTransport> = createWatchdog().watch(transport);
-		const decisions: string[] = [];
-		const start = performance.now();
-		const asked = await askInALoop(
-			async () => {
-				try {
-					await watch.restartIce();
-					decisions.push('granted');
-				} catch (error) {
-					decisions.push(isIceRestartDeniedError(error) ? `denied:${error.reason}` : `error:${String(error)}`);
-				}
-			},
-			LOOP_MS,
-			() => watch.state === 'closed',
-		);
-		const info = await watch.closed;
-		const tookMs = performance.now() - start;
-		console.info(`[restart-loop] ${workerLabel} watched: ${info.reason} after ${Math.round(tookMs)} ms (${info.detail}); ${asked} asked: ${decisions.join(', ')}`);
-		expect(info).toMatchObject({ reason: 'restart-timeout', clean: false, closedByWatchdog: true });
-		expect(decisions[0]).toBe('granted');
-		// The first restart is asked at once: closed one reconnect deadline later.
-		const bound = DEFAULT_POLICY.iceRestart.reconnectTimeoutMs;
-		expect(tookMs).toBeGreaterThanOrEqual(bound);
-		expect(tookMs).toBeLessThan(bound + ASK_EVERY_MS + 2_000);
-		expect(transport.closed).toBe(true);
-	}, LOOP_MS + 30_000);
+	it(
+		'is closed with `restart-timeout` at reconnectTimeoutMs after the first granted restart under the default policy',
+		async () => {
+			const transport = await frozenPeer('watched');
+			const watch: TransportWatch<WebRtcTransport> = createWatchdog().watch(transport);
+			const decisions: string[] = [];
+			const start = performance.now();
+			const asked = await askInALoop(
+				async () => {
+					try {
+						await watch.restartIce();
+						decisions.push('granted');
+					} catch (error) {
+						decisions.push(isIceRestartDeniedError(error) ? `denied:${error.reason}` : `error:${String(error)}`);
+					}
+				},
+				LOOP_MS,
+				() => watch.state === 'closed',
+			);
+			const info = await watch.closed;
+			const tookMs = performance.now() - start;
+			console.info(
+				`[restart-loop] ${workerLabel} watched: ${info.reason} after ${Math.round(tookMs)} ms (${info.detail}); ${asked} asked: ${decisions.join(', ')}`,
+			);
+			expect(info).toMatchObject({ reason: 'restart-timeout', clean: false, closedByWatchdog: true });
+			expect(decisions[0]).toBe('granted');
+			// The first restart is asked at once: closed one reconnect deadline later.
+			const bound = DEFAULT_POLICY.iceRestart.reconnectTimeoutMs;
+			expect(tookMs).toBeGreaterThanOrEqual(bound);
+			expect(tookMs).toBeLessThan(bound + ASK_EVERY_MS + 2_000);
+			expect(transport.closed).toBe(true);
+		},
+		LOOP_MS + 30_000,
+	);
 });

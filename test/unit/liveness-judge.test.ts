@@ -6,15 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import {
 	CADENCE_FACTOR,
+	CADENCE_WINDOW_MS,
 	CONSENT_REPLY_BYTES,
 	carriesMedia,
 	ECHO_MAX_SAMPLE_INTERVAL_MS,
 	type LivenessSample,
 	MAX_BOUND_MS,
+	RTCP_INTERVAL_MS,
 	readSample,
 	TransportJudge,
-	CADENCE_WINDOW_MS,
-	RTCP_INTERVAL_MS,
 	type Verdict,
 } from '../../src/liveness/judge.js';
 
@@ -167,12 +167,13 @@ describe('inbound bytes', () => {
 		const judge = new TransportJudge(T, 0, false);
 		const verdicts: Verdict[] = [];
 		for (let t = 2_000; t <= 300_000; t += 2_000) {
-			verdicts.push(
-				judge.observe({ sentAt: t, at: t, bytesReceived: 4_000, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 }),
-			);
+			verdicts.push(judge.observe({ sentAt: t, at: t, bytesReceived: 4_000, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 }));
 		}
 		expect(verdicts.filter((v) => v.kind === 'inactive')).toEqual([]);
-		expect(verdicts.at(-1)).toMatchObject({ kind: 'unjudged', reason: expect.stringMatching(/no sign of life since it connected/) });
+		expect(verdicts.at(-1)).toMatchObject({
+			kind: 'unjudged',
+			reason: expect.stringMatching(/no sign of life since it connected/),
+		});
 		// One sign, then silence: the client is one whose packets are seen, so its silence counts.
 		const seen = new TransportJudge(T, 0, false);
 		let verdict: Verdict = { kind: 'alive' };
@@ -182,7 +183,10 @@ describe('inbound bytes', () => {
 			if (t === 10_000) bytes += 28;
 			verdict = seen.observe({ sentAt: t, at: t, bytesReceived: bytes, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 });
 		}
-		expect([t, verdict]).toEqual([70_000, { kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 10_000 }]);
+		expect([t, verdict]).toEqual([
+			70_000,
+			{ kind: 'inactive', silentMs: MAX_BOUND_MS, boundMs: MAX_BOUND_MS, lastSignAt: 10_000 },
+		]);
 	});
 
 	it('gives a client with a 5 s consent cadence three times its longest healthy silence, so a lost check never closes it', () => {
