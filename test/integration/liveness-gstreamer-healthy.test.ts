@@ -49,7 +49,7 @@ interface Peer {
 	trace: InboundTrace;
 	closed?: { at: number; info: CloseInfo };
 	/** When the server saw ICE go 'disconnected' (mediasoup's consent expiry on 3.13.20+). */
-	iceDisconnectedAt?: number;
+	readonly iceDisconnectedAt: number | undefined;
 }
 
 describe(`healthy GStreamer webrtcbin clients under the default policy (mediasoup ${mediasoup.version})`, () => {
@@ -72,13 +72,26 @@ describe(`healthy GStreamer webrtcbin clients under the default policy (mediasou
 					...(kind === 'recv silent producer' ? { consume: silent.producer } : {}),
 				});
 				const { transport } = client;
+				const connectedAt = performance.now();
+				let iceDisconnectedAt: number | undefined;
+				// Before the watch's own listener, so the time is taken before the watch can act on it.
+				transport.on('icestatechange', (state) => {
+					if (state === 'disconnected') iceDisconnectedAt ??= performance.now();
+				});
 				const watch = sfu.watchdog.watch(transport, { worker: sfu.worker, userId: name });
-				const peer: Peer = { name, client, transport, watch, connectedAt: performance.now(), trace: new InboundTrace(transport) };
+				const peer: Peer = {
+					name,
+					client,
+					transport,
+					watch,
+					connectedAt,
+					trace: new InboundTrace(transport),
+					get iceDisconnectedAt() {
+						return iceDisconnectedAt;
+					},
+				};
 				watch.on('close', (info) => {
 					peer.closed = { at: performance.now(), info };
-				});
-				transport.observer.on('icestatechange', (state) => {
-					if (state === 'disconnected') peer.iceDisconnectedAt ??= performance.now();
 				});
 				return peer;
 			};
@@ -142,6 +155,9 @@ describe(`healthy GStreamer webrtcbin clients under the default policy (mediasou
 				expect(((peer.iceDisconnectedAt ?? 0) - peer.connectedAt) / 1000, at).toBeGreaterThanOrEqual(DEFAULT_CONSENT_S - 1);
 				expect(peer.closed, at).toBeDefined();
 				expect(peer.closed?.info.closedByWatchdog, at).toBe(true);
+				// The close says that mediasoup's consent check decided, not the watchdog's liveness.
+				expect(peer.closed?.info.reason, at).toBe('ice-disconnected');
+				expect(peer.closed?.info.detail, at).toMatch(/consent/);
 				expect(peer.closed?.at ?? 0, `${at}\n(closed before the worker's consent expired)`).toBeGreaterThanOrEqual(
 					peer.iceDisconnectedAt ?? Number.POSITIVE_INFINITY,
 				);

@@ -241,13 +241,24 @@ class Peer:
         self.valve.set_property('drop', bool(params['muted']))
         return {'muted': self.valve.get_property('drop'), 'rtpPacketsSent': self.rtp_packets_sent}
 
-    def hangup(self, _params):
-        """Pipeline to NULL, as an app hanging up: RTCP BYE for a sender, no DTLS close_notify."""
+    def hangup(self, params, reply):
+        """Pipeline to NULL, as an app hanging up: no DTLS close_notify. With eos, an EOS is sent into
+        the pipeline first and the NULL follows eos_wait_ms later: the RTP session then sends an RTCP
+        BYE for a sender (straight to NULL stops its RTCP thread before a BYE goes out)."""
         started = time.monotonic()
-        if self.pipeline is not None:
-            self.pipeline.set_state(Gst.State.NULL)
-        self.hung_up = True
-        return {'ms': round((time.monotonic() - started) * 1000)}
+
+        def finish():
+            if self.pipeline is not None:
+                self.pipeline.set_state(Gst.State.NULL)
+            self.hung_up = True
+            reply(None, {'ms': round((time.monotonic() - started) * 1000)})
+            return False
+
+        if params.get('eos') and self.pipeline is not None:
+            self.pipeline.send_event(Gst.Event.new_eos())
+            GLib.timeout_add(int(params.get('eosWaitMs', 300)), finish)
+        else:
+            finish()
 
     def state(self, _params):
         webrtc = self._webrtc()
@@ -265,8 +276,8 @@ class Peer:
 
 
 peer = Peer()
-SYNC = {'mute': peer.mute, 'hangup': peer.hangup, 'state': peer.state}
-ASYNC = {'offer': peer.offer, 'answer': peer.answer}
+SYNC = {'mute': peer.mute, 'state': peer.state}
+ASYNC = {'offer': peer.offer, 'answer': peer.answer, 'hangup': peer.hangup}
 
 
 def handle(line):

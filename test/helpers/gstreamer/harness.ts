@@ -67,6 +67,14 @@ export interface GstreamerClientOptions {
 	gstDebug?: string;
 }
 
+export interface HangupOptions {
+	/**
+	 * Send EOS into the pipeline 300 ms before setting it to NULL (default true): the RTP session of
+	 * a sender then sends an RTCP BYE. false: straight to NULL, which sends nothing at all.
+	 */
+	eos?: boolean;
+}
+
 /** Milliseconds spent in each start-up step of the attempt that succeeded. */
 export interface StartTimings {
 	/** Spawn until the child said ready (Python, GI, Gst.init). */
@@ -96,8 +104,8 @@ export interface GstreamerClient {
 	readonly exited: boolean;
 	/** Stops (true) or resumes RTP at the valve after the encoder; RTCP goes on. */
 	mute(muted: boolean): Promise<RpcMethods['mute']['result']>;
-	/** Pipeline to NULL (the child stays up): an RTCP BYE from a sender, no DTLS close_notify. */
-	hangup(): Promise<void>;
+	/** Pipeline to NULL (the child stays up): no DTLS close_notify; by default EOS first, so a sender's RTCP BYE goes out. */
+	hangup(options?: HangupOptions): Promise<void>;
 	state(): Promise<ClientStateSnapshot>;
 	/** SIGKILL: the peer vanishes without a word. */
 	kill(): void;
@@ -419,8 +427,8 @@ class Child implements GstreamerClient {
 		return this.#call('mute', { muted }, startLimitMs('step'));
 	}
 
-	async hangup(): Promise<void> {
-		await this.#call('hangup', {}, startLimitMs('step'));
+	async hangup(options: HangupOptions = {}): Promise<void> {
+		await this.#call('hangup', { eos: options.eos ?? true }, startLimitMs('step'));
 	}
 
 	state(): Promise<ClientStateSnapshot> {

@@ -9,6 +9,7 @@ export class InboundTrace {
 	readonly #timer: NodeJS.Timeout;
 	#lastBytes: number | undefined;
 	#lastGrowthAt = performance.now();
+	#stoppedAt: number | undefined;
 	/** Milliseconds between successive growths of bytesReceived, the first counted from the start. */
 	readonly gapsMs: number[] = [];
 
@@ -29,9 +30,9 @@ export class InboundTrace {
 		this.#lastBytes = bytes;
 	}
 
-	/** The longest gap so far, the silence still running included. */
+	/** The longest gap so far, the silence running until now (or until stop()) included. */
 	get longestGapMs(): number {
-		return Math.max(0, ...this.gapsMs, Math.round(performance.now() - this.#lastGrowthAt));
+		return Math.max(0, ...this.gapsMs, Math.round((this.#stoppedAt ?? performance.now()) - this.#lastGrowthAt));
 	}
 
 	summary(): string {
@@ -40,5 +41,6 @@ export class InboundTrace {
 
 	stop(): void {
 		clearInterval(this.#timer);
+		this.#stoppedAt ??= performance.now();
 	}
 }

@@ -14,8 +14,11 @@ export interface RpcMethods {
 	answer: { params: { sdp: string }; result: { dtlsRole: string } };
 	/** `valve drop=…` after the encoder: RTP stops, RTCP goes on. */
 	mute: { params: { muted: boolean }; result: { muted: boolean; rtpPacketsSent: number } };
-	/** Pipeline to NULL, the child stays up: RTCP BYE for a sender, no DTLS close_notify. */
-	hangup: { params: Record<string, never>; result: { ms: number } };
+	/**
+	 * Pipeline to NULL, the child stays up; no DTLS close_notify. With `eos`, an EOS goes into the
+	 * pipeline `eosWaitMs` (default 300) before the NULL, so a sender's RTP session sends an RTCP BYE.
+	 */
+	hangup: { params: { eos: boolean; eosWaitMs?: number }; result: { ms: number } };
 	state: { params: Record<string, never>; result: ClientStateSnapshot };
 	/** Pipeline to NULL and exit. */
 	close: { params: Record<string, never>; result: Record<string, never> };
