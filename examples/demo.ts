@@ -5,12 +5,19 @@
 //
 // mediasoup reads MEDIASOUP_WORKER_BIN when it is imported, so this entry points it at the
 // project's own worker build (scripts/ensure-worker.mjs) first and imports the rest afterwards.
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 // @ts-expect-error plain ESM helper shared with scripts/ (no types)
 import { projectRoot, workerBinaryPath } from '../scripts/worker-path.mjs';
 import { SCENARIOS, type ScenarioInfo, scenarioNamed } from './demo/catalog.js';
 
-const USAGE = `Usage: npm run demo -- [--scenario NAME]... [--out DIR] [--browsers N] [--plain]
+// Sized to the machine: each running Chromium encodes fake video, each starting client (and each
+// ICE restart) needs the CPU within the policy's few seconds.
+const CORES = availableParallelism();
+const DEFAULT_BROWSERS = Math.max(1, Math.min(4, CORES));
+const DEFAULT_STARTS = Math.max(1, Math.floor(CORES / 2));
+
+const USAGE = `Usage: npm run demo -- [--scenario NAME]... [--out DIR] [--browsers N] [--starts N] [--plain]
 
 Plays scenarios against a real mediasoup worker with real clients (headless Chromium with
 mediasoup-client, werift), prints expected vs observed verdicts and writes an HTML timeline.
@@ -19,7 +26,8 @@ Exit code 0 only when every verdict is the expected one.
 Options:
   --scenario NAME  run only this scenario (repeatable, or comma-separated)
   --out DIR        folder of timeline.html (default: demo-output/)
-  --browsers N     Chromium clients running at once (default: 4)
+  --browsers N     Chromium clients running at once (default: ${DEFAULT_BROWSERS}, from ${CORES} cores)
+  --starts N       clients starting (or restarting ICE) at once (default: ${DEFAULT_STARTS})
   --plain          plain progress lines even on a terminal
   --help           this text
 
@@ -32,13 +40,14 @@ function fail(message: string): never {
 	process.exit(2);
 }
 
-let values: { scenario?: string[]; out?: string; browsers?: string; plain?: boolean; help?: boolean };
+let values: { scenario?: string[]; out?: string; browsers?: string; starts?: string; plain?: boolean; help?: boolean };
 try {
 	({ values } = parseArgs({
 		options: {
 			scenario: { type: 'string', multiple: true },
 			out: { type: 'string' },
 			browsers: { type: 'string' },
+			starts: { type: 'string' },
 			plain: { type: 'boolean' },
 			help: { type: 'boolean', short: 'h' },
 		},
@@ -59,8 +68,13 @@ if (values.help) {
 		if (!scenario) fail(`unknown scenario: ${name}`);
 		if (!chosen.includes(scenario)) chosen.push(scenario);
 	}
-	const browsers = values.browsers === undefined ? 4 : Number(values.browsers);
-	if (!Number.isInteger(browsers) || browsers < 1) fail(`--browsers must be a positive integer, got ${values.browsers}`);
+	const count = (flag: 'browsers' | 'starts', fallback: number): number => {
+		const value = values[flag] === undefined ? fallback : Number(values[flag]);
+		if (!Number.isInteger(value) || value < 1) fail(`--${flag} must be a positive integer, got ${values[flag]}`);
+		return value;
+	};
+	const browsers = count('browsers', DEFAULT_BROWSERS);
+	const starts = count('starts', DEFAULT_STARTS);
 
 	process.env.MEDIASOUP_WORKER_BIN ??= workerBinaryPath() as string;
 	const { main } = await import('./demo/main.js');
@@ -68,6 +82,7 @@ if (values.help) {
 		scenarios: chosen.length > 0 ? chosen : [...SCENARIOS],
 		outDir: values.out ?? `${projectRoot as string}/demo-output`,
 		browsers,
+		starts,
 		plain: values.plain ?? false,
 	});
 }

@@ -17,6 +17,8 @@ export interface ScenarioInfo {
 	/** One line for `--help` and the timeline. */
 	readonly summary: string;
 	readonly expected: Verdict;
+	/** For a close: the `CloseInfo.clean` it must carry (an intentional end or not). */
+	readonly expectedClean?: boolean;
 }
 
 export const SCENARIOS: readonly ScenarioInfo[] = [
@@ -31,30 +33,35 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
 		client: 'chromium',
 		summary: 'the page gets its transport parameters but never connects: self-destructs at the deadline',
 		expected: 'connect-timeout',
+		expectedClean: false,
 	},
 	{
 		name: 'clean-hangup',
 		client: 'chromium',
 		summary: 'mediasoup-client transport.close() in the page: DTLS close_notify',
 		expected: 'dtls-closed',
+		expectedClean: true,
 	},
 	{
 		name: 'tab-closed-bound',
 		client: 'chromium',
 		summary: 'the tab closes while its signaling WebSocket is bound with bindSession()',
 		expected: 'signaling-closed',
+		expectedClean: true,
 	},
 	{
 		name: 'tab-closed-unbound',
 		client: 'chromium',
 		summary: 'the tab closes, no WebSocket bound: nothing reaches mediasoup, only silence',
 		expected: 'inactive',
+		expectedClean: false,
 	},
 	{
 		name: 'browser-killed',
 		client: 'chromium',
 		summary: 'every Chromium process gets SIGKILL (no WebSocket bound)',
 		expected: 'inactive',
+		expectedClean: false,
 	},
 	{
 		name: 'restart-granted',
@@ -79,6 +86,7 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
 		client: 'werift',
 		summary: 'a restart is granted but the werift peer never sends checks with the new credentials',
 		expected: 'restart-timeout',
+		expectedClean: false,
 	},
 ];
 

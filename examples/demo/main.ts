@@ -11,6 +11,7 @@ export interface MainOptions {
 	readonly scenarios: readonly ScenarioInfo[];
 	readonly outDir: string;
 	readonly browsers: number;
+	readonly starts: number;
 	readonly plain: boolean;
 }
 
@@ -31,20 +32,24 @@ export async function main(options: MainOptions): Promise<number> {
 		progress,
 		outDir: options.outDir,
 		browsers: options.browsers,
+		starts: options.starts,
 	});
 
 	const passed = report.results.filter((result) => result.match).length;
 	out.write(`\n${renderTable(report.results)}\n`);
 	out.write(
 		"detection latency: from the cause (the client's act, the transport's creation, the restart) to the verdict;\n" +
-			"bound: the deadline, or snapshot().liveness.detectionBoundMs; CloseInfo.detectionMs: the watchdog's own, from the last sign of life\n\n",
+			"bound: the deadline, or the transport's detection bound (inactivityTimeoutMs, or longer for a client seen quieter, plus a poll period);\n" +
+			'+N: the lateness measured on this machine meanwhile (late timers + slowest worker answer), allowed on top of the bound;\n' +
+			"CloseInfo.detectionMs: the watchdog's own, from the last sign of life (held to the bound for inactive); ! = a client did not start (no verdict)\n\n",
 	);
 	for (const result of report.results) {
-		if (!result.match && result.error !== undefined) {
-			out.write(
-				`${result.scenario.name} failed:\n${result.error instanceof Error ? result.error.stack : String(result.error)}\n\n`,
-			);
+		if (result.match) continue;
+		out.write(`${result.scenario.name}: ${result.problems.join('; ')}\n`);
+		if (result.error !== undefined) {
+			out.write(`${result.error instanceof Error ? result.error.stack : String(result.error)}\n`);
 		}
+		out.write('\n');
 	}
 	const closes = Object.entries(report.closes)
 		.map(([reason, count]) => `${reason} ${count}`)

@@ -4,10 +4,34 @@ import type { ScenarioOutcome } from './context.js';
 
 export interface ScenarioResult extends ScenarioOutcome {
 	readonly scenario: ScenarioInfo;
+	/** The expected verdict, with the expected clean flag, within its bound. */
 	readonly match: boolean;
+	/** Why it does not match (empty when it does). */
+	readonly problems: readonly string[];
+	/** The harness failed to start a client (twice): no verdict at all. */
+	readonly harness?: boolean;
 	/** Wall time of the scenario, teardown excluded. */
 	readonly durationMs: number;
 	readonly error?: unknown;
+}
+
+/**
+ * What keeps an outcome from being the expected verdict: another reason, another clean flag, or a
+ * timing beyond its bound plus the lateness measured on the machine meanwhile.
+ */
+export function verdictProblems(scenario: ScenarioInfo, outcome: ScenarioOutcome): string[] {
+	const problems: string[] = [];
+	if (outcome.observed !== scenario.expected) problems.push(`observed ${outcome.observed}, expected ${scenario.expected}`);
+	if (scenario.expectedClean !== undefined && outcome.clean !== scenario.expectedClean) {
+		problems.push(`CloseInfo.clean ${outcome.clean ?? 'absent'}, expected ${scenario.expectedClean}`);
+	}
+	const timing = outcome.timing;
+	if (timing && timing.measuredMs > timing.boundMs + timing.allowanceMs) {
+		problems.push(
+			`${timing.what} ${formatMs(timing.measuredMs)} beyond its bound ${timing.boundMs} ms + ${timing.allowanceMs} ms measured lateness`,
+		);
+	}
+	return problems;
 }
 
 /** 0 when every observed verdict is the expected one (and there was at least one scenario). */
@@ -24,17 +48,34 @@ export function describeLatency(result: Pick<ScenarioResult, 'latencyMs' | 'boun
 	return result.boundMs === null ? formatMs(result.latencyMs) : `${formatMs(result.latencyMs)} (bound ${result.boundMs} ms)`;
 }
 
+/** `✓` as expected, `✗` another verdict, `!` no verdict (a client did not start). */
+export function resultMark(result: Pick<ScenarioResult, 'match' | 'harness'>): string {
+	if (result.match) return '✓';
+	return result.harness ? '!' : '✗';
+}
+
 /** The verdict table, one line per scenario. */
 export function renderTable(results: readonly ScenarioResult[]): string {
-	const header = ['', 'scenario', 'client', 'expected', 'observed', 'detection latency', 'bound', 'CloseInfo.detectionMs'];
+	const header = [
+		'',
+		'scenario',
+		'client',
+		'expected',
+		'observed',
+		'clean',
+		'detection latency',
+		'bound',
+		'CloseInfo.detectionMs',
+	];
 	const rows = results.map((r) => [
-		r.match ? '✓' : '✗',
+		resultMark(r),
 		r.scenario.name,
 		r.scenario.client,
 		r.scenario.expected,
 		r.observed,
+		r.clean === undefined ? '—' : String(r.clean),
 		r.latencyMs === null ? '—' : formatMs(r.latencyMs),
-		r.boundMs === null ? '—' : `${r.boundMs} ms`,
+		r.boundMs === null ? '—' : `${r.boundMs} ms${r.timing ? ` +${r.timing.allowanceMs}` : ''}`,
 		r.detectionMs === undefined || r.detectionMs === null ? '—' : formatMs(r.detectionMs),
 	]);
 	const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));

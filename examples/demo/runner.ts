@@ -9,10 +9,11 @@ import { closeAllChromiumClients } from '../../test/helpers/chromium/harness.js'
 import { closeWorker, createTestRouter, createTestWorker } from '../../test/helpers/mediasoup.js';
 import { closeAllWeriftClients } from '../../test/helpers/werift/harness.js';
 import type { ScenarioInfo } from './catalog.js';
-import { createContext, Pool } from './context.js';
+import { ClosedEarly, createContext, firstLine, HarnessError, Pool, type ScenarioOutcome } from './context.js';
+import { LoadProbe } from './load.js';
 import { describePolicy } from './policy.js';
 import type { Progress } from './progress.js';
-import { describeLatency, formatMs, type ScenarioResult } from './report.js';
+import { describeLatency, formatMs, resultMark, type ScenarioResult, verdictProblems } from './report.js';
 import { SCENARIO_RUNNERS } from './scenarios.js';
 import { Timeline } from './timeline.js';
 
@@ -24,6 +25,8 @@ export interface RunOptions {
 	readonly outDir: string;
 	/** Chromium clients running at once. */
 	readonly browsers: number;
+	/** Clients starting (or restarting ICE) at once. */
+	readonly starts: number;
 }
 
 export interface DemoReport {
@@ -34,13 +37,19 @@ export interface DemoReport {
 	readonly closes: Readonly<Record<string, number>>;
 }
 
-/** A scenario that has not produced a verdict by then is given up on (its clients are torn down). */
-const SCENARIO_BUDGET_MS = 45_000;
+/**
+ * A scenario that has not produced a verdict this long after its client was ready is given up on
+ * (its clients are torn down). Counted from the client's readiness, not the scenario's start: a
+ * scenario waiting for a browser slot or for its client to launch on a busy machine is not late.
+ * The longest wait for a verdict is a silence (up to 30 s plus polls and slack).
+ */
+const SCENARIO_BUDGET_MS = 90_000;
 
 export async function runDemo(options: RunOptions): Promise<DemoReport> {
 	const started = performance.now();
 	const { progress } = options;
 	const worker = await createTestWorker();
+	const load = new LoadProbe(worker);
 	const timeline = new Timeline();
 	const watchdog = createWatchdog(options.policy);
 	const results: ScenarioResult[] = [];
@@ -48,27 +57,44 @@ export async function runDemo(options: RunOptions): Promise<DemoReport> {
 	try {
 		const router = await createTestRouter(worker);
 		progress.line(
-			`mediasoup worker pid ${worker.pid}; ${options.scenarios.length} scenario(s), up to ${options.browsers} browsers at once`,
+			`mediasoup worker pid ${worker.pid}; ${options.scenarios.length} scenario(s), up to ${options.browsers} browsers running and ${options.starts} client(s) starting at once`,
 		);
 		const browsers = new Pool(options.browsers);
+		const starts = new Pool(options.starts);
 		progress.start(options.scenarios.length);
 		const settled = await Promise.all(
 			options.scenarios.map(async (scenario): Promise<ScenarioResult> => {
-				const { context, teardown } = createContext(scenario, { worker, router, watchdog, timeline, progress, browsers });
+				const { context, ready, teardown } = createContext(scenario, {
+					worker,
+					router,
+					watchdog,
+					timeline,
+					progress,
+					load,
+					browsers,
+					starts,
+				});
 				const runner = SCENARIO_RUNNERS[scenario.name];
 				const begin = performance.now();
 				let result: ScenarioResult;
 				try {
 					if (!runner) throw new Error(`no runner for scenario ${scenario.name}`);
-					const outcome = await withBudget(runner(context), SCENARIO_BUDGET_MS, scenario.name);
-					result = { ...outcome, scenario, match: outcome.observed === scenario.expected, durationMs: performance.now() - begin };
+					const outcome = await withBudget(runner(context), SCENARIO_BUDGET_MS, ready, scenario.name).catch((error: unknown) => {
+						if (error instanceof ClosedEarly) return earlyOutcome(error);
+						throw error;
+					});
+					const problems = verdictProblems(scenario, outcome);
+					result = { ...outcome, scenario, match: problems.length === 0, problems, durationMs: performance.now() - begin };
 				} catch (error) {
+					const harness = error instanceof HarnessError;
 					result = {
 						scenario,
-						observed: `error: ${firstLine(error)}`,
+						observed: `${harness ? 'no verdict, harness failed' : 'error'}: ${firstLine(error)}`,
 						latencyMs: null,
 						boundMs: null,
 						match: false,
+						problems: [harness ? 'a client did not start (the harness failed, not the watchdog)' : 'the scenario failed'],
+						harness,
 						durationMs: performance.now() - begin,
 						error,
 					};
@@ -76,7 +102,9 @@ export async function runDemo(options: RunOptions): Promise<DemoReport> {
 				timeline.mark(scenario.name, `verdict: ${result.observed}`, 'verdict');
 				progress.finish(
 					scenario.name,
-					`${result.match ? '✓' : '✗'} ${result.observed}${result.latencyMs === null ? '' : ` after ${formatMs(result.latencyMs)}`}`,
+					`${resultMark(result)} ${result.observed}${result.latencyMs === null ? '' : ` after ${formatMs(result.latencyMs)}`}${
+						result.match ? '' : ` — ${result.problems.join('; ')}`
+					}`,
 				);
 				try {
 					await teardown();
@@ -89,6 +117,7 @@ export async function runDemo(options: RunOptions): Promise<DemoReport> {
 		results.push(...settled);
 	} finally {
 		progress.stop();
+		load.stop();
 		await Promise.allSettled([closeAllChromiumClients(), closeAllWeriftClients()]);
 		const snapshot = watchdog.snapshot();
 		watchdog.stop();
@@ -117,21 +146,37 @@ export async function runDemo(options: RunOptions): Promise<DemoReport> {
 	return { results, timelinePath, totalMs: performance.now() - started, closes };
 }
 
-function firstLine(error: unknown): string {
-	const text = error instanceof Error ? error.message : String(error);
-	return text.split('\n')[0] ?? text;
+/** A transport closed before its client connected: that close is the verdict. */
+function earlyOutcome({ closed: { info } }: ClosedEarly): ScenarioOutcome {
+	return {
+		observed: info.reason,
+		latencyMs: null,
+		boundMs: null,
+		detectionMs: info.detectionMs,
+		clean: info.clean,
+		note: `closed before the client connected${info.detail ? `: ${info.detail}` : ''}`,
+	};
 }
 
-async function withBudget<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
+/** `promise`, or a rejection once `ms` have passed since `ready` settled. */
+async function withBudget<T>(promise: Promise<T>, ms: number, ready: Promise<void>, name: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
+	let settled = false;
 	try {
 		return await Promise.race([
 			promise,
 			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => reject(new Error(`scenario ${name} took longer than ${ms} ms`)), ms);
+				void ready.then(() => {
+					if (settled) return;
+					timer = setTimeout(
+						() => reject(new Error(`scenario ${name} took longer than ${ms} ms after its client was ready`)),
+						ms,
+					);
+				});
 			}),
 		]);
 	} finally {
+		settled = true;
 		clearTimeout(timer);
 	}
 }

@@ -70,6 +70,44 @@ export interface ChromiumClientOptions {
 	 * through a TCP proxy the test controls. Default: the transport's own `iceCandidates`.
 	 */
 	iceCandidates?: (transport: WebRtcTransport, direction: Direction) => types.IceCandidate[];
+	/**
+	 * Bound for the client's start, in ms: Chromium's launch, the page's load and signaling
+	 * socket, the Device load and (when it produces) getUserMedia. Default 60 000: on an idle
+	 * machine all of it takes under a second, with four launching at once on 2 busy cores 7–12 s.
+	 * A start that fails or runs out of time throws a {@link ChromiumStartError}.
+	 */
+	startTimeoutMs?: number;
+	/**
+	 * Called once the client is ready to connect (browser launched, page loaded, Device loaded,
+	 * camera and microphone acquired), right before the first server transport is created: what
+	 * happens to the transports from then on is up to the page and the server, not the launch. A
+	 * returned promise is awaited.
+	 */
+	onReady?: (timings: Pick<ChromiumClientTimings, 'browser' | 'page' | 'ready'>) => void | Promise<void>;
+}
+
+/** Default of {@link ChromiumClientOptions.startTimeoutMs}. */
+export const DEFAULT_CHROMIUM_START_TIMEOUT_MS = 60_000;
+
+/** The step of a Chromium client's start that failed. */
+export type ChromiumStartStep = 'browser' | 'page' | 'device' | 'media';
+
+/**
+ * A Chromium client that did not start (its browser, page, Device or media): a failure of the
+ * harness, before any server transport existed. Whatever it had started is closed.
+ */
+export class ChromiumStartError extends Error {
+	override readonly name = 'ChromiumStartError';
+	readonly step: ChromiumStartStep;
+	/** Milliseconds from the launch to the failure. */
+	readonly afterMs: number;
+
+	constructor(step: ChromiumStartStep, afterMs: number, cause: unknown) {
+		const reason = cause instanceof Error ? cause.message : String(cause);
+		super(`Chromium client did not start (step '${step}', after ${Math.round(afterMs)} ms): ${reason}`, { cause });
+		this.step = step;
+		this.afterMs = afterMs;
+	}
 }
 
 /** Milliseconds spent in each launch step. */
@@ -78,8 +116,10 @@ export interface ChromiumClientTimings {
 	browser: number;
 	/** Page load until its signaling WebSocket is open. */
 	page: number;
-	/** Device load, transports, produce and consume. */
+	/** Device load, media, transports, produce and consume. */
 	setup: number;
+	/** From the launch until the client was ready to connect (see `onReady`). */
+	ready: number;
 	total: number;
 }
 
@@ -229,12 +269,21 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 	// Filled in below; close() can run on a partly launched client.
 	const client = {} as ChromiumClient;
 	openClients.add(close);
+	const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_CHROMIUM_START_TIMEOUT_MS;
+	// The start (up to the first server transport) has its own bound; running out of it closes
+	// what started, which makes the step in progress fail.
+	let step: ChromiumStartStep | undefined = 'browser';
+	let startTimedOut = false;
+	const startTimer = setTimeout(() => {
+		startTimedOut = true;
+		close().catch(() => {});
+	}, startTimeoutMs);
 	try {
 		// Signaling server and browser start side by side; whatever started is kept for close().
 		let browserReady = started;
 		const [signalingStart, browserStart] = await Promise.allSettled([
 			startSignalingServer(handle),
-			launchChromium().then((launchedBrowser) => {
+			launchChromium({ timeoutMs: startTimeoutMs }).then((launchedBrowser) => {
 				browserReady = performance.now();
 				return launchedBrowser;
 			}),
@@ -249,17 +298,34 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 		if (signalingStart.status === 'rejected') throw signalingStart.reason;
 		if (browserStart.status === 'rejected') throw browserStart.reason;
 		if (!signaling || !browser) throw new Error('unreachable');
+		step = 'page';
 		const pageStarted = performance.now();
-		const firstSocket = signaling.nextSocket(10_000);
-		const [, first] = await Promise.all([browser.page.goto(signaling.url), firstSocket]);
+		const firstSocket = signaling.nextSocket(startTimeoutMs);
+		const [, first] = await Promise.all([browser.page.goto(signaling.url, { timeout: startTimeoutMs }), firstSocket]);
 		await browser.page.evaluate(() => window.__msHarness.ready());
 		const setupStarted = performance.now();
 		const page = browser.page;
 
+		step = 'device';
 		const rtpCapabilities = (await page.evaluate((loadOptions) => window.__msHarness.load(loadOptions), {
 			routerRtpCapabilities: router.rtpCapabilities as clientTypes.RtpCapabilities,
 			pagehideClose: options.pagehideClose ?? false,
 		})) as types.RtpCapabilities;
+		const media = {
+			audio: options.media?.audio ?? true,
+			video: options.media?.video ?? true,
+			zeroRtpOnPause: options.media?.zeroRtpOnPause ?? false,
+		};
+		if (connect && produce) {
+			// Camera and microphone before the transports, as an app asks for them before it joins:
+			// from the transports' creation on, the page only has to produce.
+			step = 'media';
+			await page.evaluate((o) => window.__msHarness.acquireMedia(o), { audio: media.audio, video: media.video });
+		}
+		const readyAt = performance.now();
+		step = undefined;
+		clearTimeout(startTimer);
+		await options.onReady?.({ browser: browserReady - started, page: setupStarted - pageStarted, ready: readyAt - started });
 
 		for (const direction of ['send', 'recv'] as const) {
 			if (direction === 'send' ? !hasSend : !hasRecv) continue;
@@ -285,14 +351,8 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 		}
 
 		if (connect) {
-			if (produce && options.media) {
-				const media = {
-					audio: options.media.audio ?? true,
-					video: options.media.video ?? true,
-					zeroRtpOnPause: options.media.zeroRtpOnPause ?? false,
-				};
-				await page.evaluate((o) => window.__msHarness.produceTracks(o), media);
-			} else if (produce) await page.evaluate(() => window.__msHarness.produce({ audio: true, video: true }));
+			if (produce && options.media) await page.evaluate((o) => window.__msHarness.produceTracks(o), media);
+			else if (produce) await page.evaluate(() => window.__msHarness.produce({ audio: true, video: true }));
 			if (data) await page.evaluate(() => window.__msHarness.produceData('harness'));
 			if (hasRecv) {
 				const recv = serverTransport('recv');
@@ -330,6 +390,7 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 			browser: browserReady - started,
 			page: setupStarted - pageStarted,
 			setup: done - setupStarted,
+			ready: readyAt - started,
 			total: done - started,
 		};
 		const expectedToConnect = (): Direction[] => {
@@ -417,8 +478,14 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 		);
 		return client;
 	} catch (error) {
+		clearTimeout(startTimer);
 		await close().catch(() => {});
-		throw error;
+		if (step === undefined) throw error;
+		throw new ChromiumStartError(
+			step,
+			performance.now() - started,
+			startTimedOut ? new Error(`not started within ${startTimeoutMs} ms (startTimeoutMs)`, { cause: error }) : error,
+		);
 	}
 }
 

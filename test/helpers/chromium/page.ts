@@ -73,6 +73,19 @@ const keep: unknown[] = [];
 /** Producers made by produceTracks(), by server id, with their `zeroRtpOnPause`. */
 const producers = new Map<string, { producer: types.Producer; zeroRtpOnPause: boolean }>();
 
+/** The stream of acquireMedia(), for the first produce that asks for the same tracks. */
+let acquired: { audio: boolean; video: boolean; stream: MediaStream } | undefined;
+
+/** The acquired stream if it has the tracks asked for (once), else a new getUserMedia. */
+async function userMedia(audio: boolean, video: boolean): Promise<MediaStream> {
+	if (acquired && acquired.audio === audio && acquired.video === video) {
+		const { stream } = acquired;
+		acquired = undefined;
+		return stream;
+	}
+	return navigator.mediaDevices.getUserMedia({ audio, video });
+}
+
 function transportOf(direction: Direction): types.Transport {
 	const transport = transports[direction];
 	if (!transport) throw new Error(`no ${direction} transport in the page`);
@@ -121,9 +134,13 @@ const api: PageApi = {
 		}
 	},
 
+	async acquireMedia({ audio, video }) {
+		acquired = { audio, video, stream: await navigator.mediaDevices.getUserMedia({ audio, video }) };
+	},
+
 	async produce({ audio, video }) {
 		const transport = transportOf('send');
-		const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+		const stream = await userMedia(audio, video);
 		keep.push(stream);
 		const ids: string[] = [];
 		for (const track of stream.getTracks()) {
@@ -136,7 +153,7 @@ const api: PageApi = {
 
 	async produceTracks({ audio, video, zeroRtpOnPause }) {
 		const transport = transportOf('send');
-		const stream = await navigator.mediaDevices.getUserMedia({ audio, video });
+		const stream = await userMedia(audio, video);
 		keep.push(stream);
 		const ids: string[] = [];
 		for (const track of stream.getTracks()) {

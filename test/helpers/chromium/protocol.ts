@@ -98,6 +98,11 @@ export interface PageApi {
 	load(options: LoadOptions): Promise<types.RtpCapabilities>;
 	/** Creates the mediasoup-client transport for the server transport's parameters. */
 	createTransport(direction: Direction, parameters: PageTransportParameters): void;
+	/**
+	 * getUserMedia (fake devices) ahead of the transports, so that producing later only produces:
+	 * the first `produce()`/`produceTracks()` asking for the same tracks takes this stream.
+	 */
+	acquireMedia(options: { audio: boolean; video: boolean }): Promise<void>;
 	/** getUserMedia (fake devices) and produce the tracks; returns the server producer ids. */
 	produce(options: { audio: boolean; video: boolean }): Promise<string[]>;
 	/** Produces one DataChannel on the send transport; returns the server data producer id. */

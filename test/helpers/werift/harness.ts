@@ -27,6 +27,11 @@ const CHILD_ENTRY = fileURLToPath(new URL('./client-process.ts', import.meta.url
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const OUTPUT_LINES_KEPT = 200;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Default of {@link WeriftClientOptions.spawnTimeoutMs}: forking Node with tsx and importing werift
+ * takes about a second on an idle machine and more than 10 s on 2 cores busy with browsers.
+ */
+export const DEFAULT_WERIFT_SPAWN_TIMEOUT_MS = 60_000;
 
 export interface WeriftClientOptions {
 	/** Server-side transport, created with `enableSctp: true` and not yet connected. */
@@ -41,6 +46,32 @@ export interface WeriftClientOptions {
 	debug?: string;
 	/** Bound for each signaling step, in ms. Default 10 000. */
 	timeoutMs?: number;
+	/**
+	 * Bound for the child's start (fork, tsx, werift import) until it says ready, in ms. Default
+	 * {@link DEFAULT_WERIFT_SPAWN_TIMEOUT_MS}.
+	 */
+	spawnTimeoutMs?: number;
+}
+
+/** The step of `startWeriftClient()` that failed. */
+export type WeriftStartStep = 'spawn' | 'signaling';
+
+/**
+ * A werift client that did not start: its child process did not come up, or the offer/answer
+ * with the server transport failed. A failure of the harness, with the child's output; the child
+ * is gone.
+ */
+export class WeriftStartError extends Error {
+	override readonly name = 'WeriftStartError';
+	readonly step: WeriftStartStep;
+	/** Milliseconds from the call to the failure. */
+	readonly afterMs: number;
+
+	constructor(step: WeriftStartStep, afterMs: number, cause: Error) {
+		super(`werift client did not start (step '${step}', after ${Math.round(afterMs)} ms): ${cause.message}`, { cause });
+		this.step = step;
+		this.afterMs = afterMs;
+	}
 }
 
 /** Something the server-side transport reported (its observer), with `Date.now()`. */
@@ -156,8 +187,10 @@ export async function startWeriftClient(options: WeriftClientOptions): Promise<W
 
 	const started = performance.now();
 	const client = new Client(transport, server, options);
+	let step: WeriftStartStep = 'spawn';
 	try {
-		await client.ready(timeoutMs);
+		await client.ready(options.spawnTimeoutMs ?? DEFAULT_WERIFT_SPAWN_TIMEOUT_MS);
+		step = 'signaling';
 		const spawned = performance.now();
 
 		const channels: ChannelSpec[] = [{ label: 'up', id: 0 }];
@@ -196,7 +229,7 @@ export async function startWeriftClient(options: WeriftClientOptions): Promise<W
 	} catch (error) {
 		const output = client.output();
 		await client.close();
-		throw client.decorate(error, output);
+		throw new WeriftStartError(step, performance.now() - started, client.decorate(error, output));
 	}
 }
 
@@ -341,7 +374,7 @@ class Client implements WeriftClient {
 		await new Promise<void>((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.#readyWaiter = undefined;
-				reject(new Error(`werift child not ready within ${timeoutMs} ms`));
+				reject(new Error(`werift child not ready within ${timeoutMs} ms (spawnTimeoutMs)`));
 			}, timeoutMs);
 			this.#readyWaiter = () => {
 				this.#readyWaiter = undefined;
