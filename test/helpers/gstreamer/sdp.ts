@@ -2,7 +2,7 @@
 // server's ICE-Lite parameters become the remote answer to webrtcbin's offer, and the offer yields
 // the dtlsParameters for `transport.connect()`.
 import type { types } from 'mediasoup';
-import { serverTransportLines } from '../werift/sdp.js';
+import { answerSessionLines, serverTransportLines } from '../werift/sdp.js';
 
 /** One m-section of webrtcbin's offer. */
 export interface OfferedMedia {
@@ -61,15 +61,7 @@ export function parseGstOffer(sdp: string): GstOffer {
  */
 export function buildGstAnswer(offer: GstOffer, server: ServerSide): string {
 	const transportLines = ['c=IN IP4 127.0.0.1', ...serverTransportLines(server)];
-	const lines = [
-		'v=0',
-		'o=mediasoup-watchdog-test 10000 1 IN IP4 0.0.0.0',
-		's=-',
-		't=0 0',
-		'a=ice-lite',
-		`a=group:BUNDLE ${offer.media.map((m) => m.mid).join(' ')}`,
-		'a=msid-semantic: WMS *',
-	];
+	const lines = answerSessionLines(offer.media.map((m) => m.mid));
 	for (const media of offer.media) {
 		if (media.kind === 'application') {
 			if (!server.sctpParameters) throw new Error('webrtcbin offered a DataChannel but the transport has no SCTP');

@@ -61,13 +61,7 @@ export function sha256Fingerprint(dtlsParameters: types.DtlsParameters): types.D
  */
 export function buildAnswerSdp(offer: OfferInfo, server: ServerParams): string {
 	const lines = [
-		'v=0',
-		'o=mediasoup-watchdog-test 10000 1 IN IP4 0.0.0.0',
-		's=-',
-		't=0 0',
-		'a=ice-lite',
-		`a=group:BUNDLE ${offer.mid}`,
-		'a=msid-semantic: WMS *',
+		...answerSessionLines([offer.mid]),
 		`m=application 7 UDP/DTLS/SCTP webrtc-datachannel`,
 		'c=IN IP4 127.0.0.1',
 		`a=mid:${offer.mid}`,
@@ -76,6 +70,19 @@ export function buildAnswerSdp(offer: OfferInfo, server: ServerParams): string {
 		`a=max-message-size:${server.sctpParameters.maxMessageSize}`,
 	];
 	return `${lines.join('\r\n')}\r\n`;
+}
+
+/** The session part of the server's answer: ICE-Lite, one BUNDLE of `mids`. Shared with the GStreamer harness. */
+export function answerSessionLines(mids: readonly string[]): string[] {
+	return [
+		'v=0',
+		'o=mediasoup-watchdog-test 10000 1 IN IP4 0.0.0.0',
+		's=-',
+		't=0 0',
+		'a=ice-lite',
+		`a=group:BUNDLE ${mids.join(' ')}`,
+		'a=msid-semantic: WMS *',
+	];
 }
 
 /**
