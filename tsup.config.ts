@@ -9,7 +9,9 @@ export default defineConfig({
 	clean: true,
 	target: 'node20',
 	platform: 'node',
-	splitting: false,
+	// One copy of every shared module (WatchdogError above all) in a chunk that each entry imports:
+	// `instanceof` holds across '.', './redis' and './prometheus' (within ESM, and within CJS).
+	splitting: true,
 	treeshake: true,
 	// p-timeout is ESM-only: bundled (it is tiny) so `require('mediasoup-watchdog')` works on Node 20.
 	noExternal: ['p-timeout'],

@@ -100,7 +100,9 @@ export class Timeouts {
 
 	/** `promise`, or a rejection with `timeoutError()` when it does not settle within `ms`. */
 	limit<T>(promise: PromiseLike<T>, ms: number, timeoutError: () => Error): Deadline<T> {
-		const fallback = (): Promise<never> => Promise.reject(timeoutError());
-		return pTimeout(promise, { milliseconds: ms, fallback, customTimers: this.#timers }) as Deadline<T>;
+		const fallback = (): never => {
+			throw timeoutError();
+		};
+		return pTimeout(promise, { milliseconds: ms, fallback, customTimers: this.#timers });
 	}
 }

@@ -1,6 +1,6 @@
-import type { IceRestartDenialReason } from './types.js';
+import type { IceRestartDenialReason } from './reasons.js';
 
-/** Base class of every error this library throws on purpose. */
+/** Base class of every error this library throws on purpose (the Redis store's too). */
 export class WatchdogError extends Error {
 	override name = 'WatchdogError';
 }
@@ -46,34 +46,38 @@ export class IceRestartFailedError extends WatchdogError {
 	}
 }
 
-/** A method that needs an active watch was called after it closed or stopped. */
-export class WatchClosedError extends WatchdogError {
-	override name = 'WatchClosedError' as const;
-}
+/** The `name` of every error class of this library, `mediasoup-watchdog/redis`'s included. */
+const ERROR_NAMES: ReadonlySet<string> = new Set([
+	'WatchdogError',
+	'IceRestartDeniedError',
+	'IceRestartFailedError',
+	'RedisStoreError',
+]);
 
-function hasName(error: unknown, name: string): boolean {
-	return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
+/**
+ * The one cross-realm guard: `instanceof`, or the class's `name` when the error comes from another
+ * copy of this package (its ESM and CJS builds both loaded, or two installs).
+ */
+export function isErrorOf<T extends Error>(
+	error: unknown,
+	Class: abstract new (...args: never[]) => T,
+	name: string,
+): error is T {
+	return error instanceof Class || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name);
 }
 
 /** True for any error of this library (also across ESM/CJS copies, matched by `name`). */
 export function isWatchdogError(error: unknown): error is WatchdogError {
 	return (
 		error instanceof WatchdogError ||
-		hasName(error, 'WatchdogError') ||
-		isIceRestartDeniedError(error) ||
-		isIceRestartFailedError(error) ||
-		isWatchClosedError(error)
+		(typeof error === 'object' && error !== null && ERROR_NAMES.has((error as { name?: unknown }).name as string))
 	);
 }
 
 export function isIceRestartDeniedError(error: unknown): error is IceRestartDeniedError {
-	return error instanceof IceRestartDeniedError || hasName(error, 'IceRestartDeniedError');
+	return isErrorOf(error, IceRestartDeniedError, 'IceRestartDeniedError');
 }
 
 export function isIceRestartFailedError(error: unknown): error is IceRestartFailedError {
-	return error instanceof IceRestartFailedError || hasName(error, 'IceRestartFailedError');
-}
-
-export function isWatchClosedError(error: unknown): error is WatchClosedError {
-	return error instanceof WatchClosedError || hasName(error, 'WatchClosedError');
+	return isErrorOf(error, IceRestartFailedError, 'IceRestartFailedError');
 }

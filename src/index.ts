@@ -5,13 +5,12 @@ export {
 	IceRestartFailedError,
 	isIceRestartDeniedError,
 	isIceRestartFailedError,
-	isWatchClosedError,
 	isWatchdogError,
-	WatchClosedError,
 	WatchdogError,
 } from './errors.js';
 export { MemoryStore } from './gate/memory-store.js';
 export { DEFAULT_POLICY, definePolicy } from './policy.js';
+export { CLOSE_REASONS, ICE_RESTART_DENIAL_REASONS } from './reasons.js';
 export type {
 	BindSessionOptions,
 	CloseEventLike,

@@ -1,5 +1,6 @@
 // The public contract: every type an application sees. Implementations stay internal.
 import type { ListenerErrorEvent } from './emitter.js';
+import type { CloseReason, IceRestartDenialReason } from './reasons.js';
 import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
 
 /* ------------------------------------------------------------------ transports */
@@ -218,26 +219,7 @@ export interface WatchdogStore {
 /** Where a watch is in its life. `closed` and `stopped` are terminal. */
 export type WatchState = 'connecting' | 'connected' | 'disconnected' | 'restarting' | 'closed' | 'stopped';
 
-/** Why a watch ended. See docs/closures.md for the mediasoup events behind each. */
-export type CloseReason =
-	| 'connect-timeout'
-	| 'dtls-closed'
-	| 'dtls-failed'
-	| 'ice-disconnected'
-	| 'inactive'
-	| 'restart-timeout'
-	| 'pending-limit'
-	| 'signaling-closed'
-	| 'signaling-lost'
-	| 'app'
-	| 'transport-closed'
-	| 'router-closed'
-	| 'listen-server-closed'
-	| 'worker-died'
-	| 'stopped';
-
-/** Why `restartIce()` was refused. */
-export type IceRestartDenialReason = 'never-connected' | 'rate-limited' | 'closed' | 'store-unavailable';
+export type { CloseReason, IceRestartDenialReason } from './reasons.js';
 
 /** What `closed` settles with and the `close` event carries. */
 export interface CloseInfo {
@@ -339,7 +321,9 @@ export interface TransportWatch<Transport extends WatchableTransport<unknown> = 
 	readonly closed: Promise<CloseInfo>;
 	/**
 	 * Restarts ICE if the policy allows it, resolving with mediasoup's new ICE parameters.
-	 * Rejects with `IceRestartDeniedError`. Concurrent calls share one decision.
+	 * Rejects with `IceRestartDeniedError` when the gate refuses (see its `reason`), or with
+	 * `IceRestartFailedError` when mediasoup's own `restartIce()` fails after the gate allowed it.
+	 * Concurrent calls share one decision.
 	 */
 	restartIce(): Promise<IceParametersLike>;
 	/** Closes the transport with reason `app`. Idempotent. */

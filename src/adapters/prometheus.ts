@@ -6,8 +6,8 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
-import type { CloseInfo, IceRestartDenialReason, Watchdog, WatchdogObserverEvents, WatchdogSnapshot } from '../types.js';
-import { CLEAN_REASONS } from '../watch/reasons.js';
+import { CLOSE_REASONS, type CloseReason, ICE_RESTART_DENIAL_REASONS, type IceRestartDenialReason } from '../reasons.js';
+import type { Watchdog, WatchdogObserverEvents, WatchdogSnapshot } from '../types.js';
 
 const logger = new Logger('Prometheus');
 
@@ -20,18 +20,8 @@ export const DEFAULT_TIME_TO_CONNECT_BUCKETS: readonly number[] = Object.freeze(
 /** Default buckets of `…_detection_latency_seconds` (grace and inactivity bounds are 10–20 s by default). */
 export const DEFAULT_DETECTION_BUCKETS: readonly number[] = Object.freeze([0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 60, 120]);
 
-/** Every denial reason, so each counter series exists (at 0) from the first scrape. */
-const DENIAL_REASONS: Readonly<Record<IceRestartDenialReason, true>> = {
-	'never-connected': true,
-	'rate-limited': true,
-	closed: true,
-	'store-unavailable': true,
-};
-
-/** Every close reason except `stopped` (a stop is not a close). */
-const CLOSE_REASONS = Object.keys(CLEAN_REASONS).filter((reason) => reason !== 'stopped') as Array<
-	Exclude<CloseInfo['reason'], 'stopped'>
->;
+/** Every close reason except `stopped` (a stop is not a close), so each series exists from the first scrape. */
+const CLOSES = CLOSE_REASONS.filter((reason): reason is Exclude<CloseReason, 'stopped'> => reason !== 'stopped');
 
 const ACTIVE_STATES = ['connecting', 'connected', 'disconnected', 'restarting'] as const satisfies ReadonlyArray<
 	keyof WatchdogSnapshot['transports']
@@ -279,7 +269,7 @@ export function registerPrometheusMetrics(
 
 	// Counters continue the watchdogs' totals; every known label value exists from the start.
 	const start = snapshot();
-	for (const reason of CLOSE_REASONS)
+	for (const reason of CLOSES)
 		closes.inc(
 			{ reason },
 			sum(start, (s) => s.closes[reason] ?? 0),
@@ -288,7 +278,7 @@ export function registerPrometheusMetrics(
 		{ outcome: 'granted' },
 		sum(start, (s) => s.restarts.granted),
 	);
-	const denialReasons = new Set<string>(Object.keys(DENIAL_REASONS));
+	const denialReasons = new Set<string>(ICE_RESTART_DENIAL_REASONS);
 	for (const s of start) for (const reason of Object.keys(s.restarts.denied)) denialReasons.add(reason);
 	for (const reason of denialReasons) {
 		restarts.inc(

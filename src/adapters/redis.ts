@@ -2,16 +2,14 @@
 // so they hold across every SFU node. Built on rate-limiter-flexible's RateLimiterRedis and the
 // application's own ioredis client (both optional peer dependencies). The adapter never opens,
 // closes or reconfigures a connection: it only sends commands on the client it is given.
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { MAX_TIMER_MS, systemClock, Timeouts } from '../clock.js';
+import { isErrorOf, WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
 import type { ConsumeResult, PerUserLimit, WatchdogPolicy, WatchdogStore } from '../types.js';
 
 const logger = new Logger('RedisStore');
-
-/** The largest delay a Node timer accepts (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -54,7 +52,7 @@ export type RedisStoreFailure = 'not-ready' | 'timeout' | 'command-failed';
  * restart, by default an `IceRestartDeniedError` with reason `store-unavailable` and this error as
  * its `cause`); it never reaches the application as an unhandled rejection.
  */
-export class RedisStoreError extends Error {
+export class RedisStoreError extends WatchdogError {
 	override name = 'RedisStoreError' as const;
 	readonly operation: RedisStoreOperation;
 	readonly failure: RedisStoreFailure;
@@ -76,10 +74,7 @@ export class RedisStoreError extends Error {
 
 /** True for a `RedisStoreError` (also across ESM/CJS copies, matched by `name`). */
 export function isRedisStoreError(error: unknown): error is RedisStoreError {
-	return (
-		error instanceof RedisStoreError ||
-		(typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'RedisStoreError')
-	);
+	return isErrorOf(error, RedisStoreError, 'RedisStoreError');
 }
 
 /** The Redis store: a `WatchdogStore` plus what it needs to be told apart. */
@@ -113,14 +108,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
 /* ------------------------------------------------------------------ Lua */
 
-interface Script {
-	readonly lua: string;
-	readonly sha: string;
-}
-
-function script(lua: string): Script {
-	return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
+// Each script is defined once per client with ioredis's `defineCommand()` (as fastify-rate-limit's
+// RedisStore does), which sends EVALSHA and falls back to EVAL on NOSCRIPT by itself.
 
 // Time comes from the Redis server (TIME), not from each node's clock, so nodes whose clocks
 // disagree still agree on what has expired. `replicate_commands` is needed on Redis < 5 for writes
@@ -130,17 +119,31 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /** KEYS[1] pending set, ARGV[1] transport id, ARGV[2] ttl (ms) → live count including this one. */
-const ADD_PENDING = script(`${NOW_MS}
+const ADD_PENDING = `${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], last[2])
-return redis.call('ZCARD', KEYS[1])`);
+return redis.call('ZCARD', KEYS[1])`;
 
 /** KEYS[1] pending set → live count. */
-const COUNT_PENDING = script(`${NOW_MS}
+const COUNT_PENDING = `${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZCARD', KEYS[1])`);
+return redis.call('ZCARD', KEYS[1])`;
+
+/**
+ * The commands `defineCommand()` adds to the client. Named for this package, so they cannot clash
+ * with the application's own; defining them again (a second store on the same client) replaces
+ * them with the same script.
+ */
+const ADD_PENDING_COMMAND = 'mediasoupWatchdogAddPending';
+const COUNT_PENDING_COMMAND = 'mediasoupWatchdogCountPending';
+
+/** The client once the store's commands are defined on it. */
+type ScriptedClient = RedisClient & {
+	[ADD_PENDING_COMMAND](key: string, transportId: string, ttlMs: string): Promise<unknown>;
+	[COUNT_PENDING_COMMAND](key: string): Promise<unknown>;
+};
 
 /* ------------------------------------------------------------------ store */
 
@@ -150,7 +153,8 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 class RedisStoreImpl implements RedisStore {
 	readonly keyPrefix: string;
 	readonly commandTimeoutMs: number;
-	readonly #client: RedisClient;
+	readonly #client: ScriptedClient;
+	readonly #timeouts = new Timeouts(systemClock);
 	/** One limiter per (limit, window): rate-limiter-flexible fixes both at construction. */
 	readonly #limiters = new Map<string, RateLimiterRedis>();
 
@@ -162,7 +166,7 @@ class RedisStoreImpl implements RedisStore {
 		for (const key of Object.keys(options)) {
 			if (!known.includes(key)) throw new TypeError(`unknown option \`${key}\` (valid: ${known.join(', ')})`);
 		}
-		this.#client = checkClient(options.client);
+		const client = checkClient(options.client);
 		const { keyPrefix = DEFAULT_KEY_PREFIX, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS } = options;
 		if (typeof keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, got ${describe(keyPrefix)}`);
 		if (typeof commandTimeoutMs !== 'number') {
@@ -173,6 +177,9 @@ class RedisStoreImpl implements RedisStore {
 		}
 		this.keyPrefix = keyPrefix;
 		this.commandTimeoutMs = commandTimeoutMs;
+		client.defineCommand(ADD_PENDING_COMMAND, { numberOfKeys: 1, lua: ADD_PENDING });
+		client.defineCommand(COUNT_PENDING_COMMAND, { numberOfKeys: 1, lua: COUNT_PENDING });
+		this.#client = client as ScriptedClient;
 	}
 
 	/**
@@ -209,7 +216,7 @@ class RedisStoreImpl implements RedisStore {
 	addPending(userId: string, transportId: string, ttlMs: number): Promise<number> {
 		const ttl = Math.max(1, Math.ceil(Math.min(ttlMs, Number.MAX_SAFE_INTEGER)));
 		return this.#run('addPending', userId, false, async () =>
-			Number(await this.#eval(ADD_PENDING, this.#key('pending', userId), transportId, String(ttl))),
+			Number(await this.#client[ADD_PENDING_COMMAND](this.#key('pending', userId), transportId, String(ttl))),
 		);
 	}
 
@@ -223,7 +230,7 @@ class RedisStoreImpl implements RedisStore {
 
 	countPending(userId: string): Promise<number> {
 		return this.#run('countPending', userId, false, async () =>
-			Number(await this.#eval(COUNT_PENDING, this.#key('pending', userId))),
+			Number(await this.#client[COUNT_PENDING_COMMAND](this.#key('pending', userId))),
 		);
 	}
 
@@ -250,20 +257,10 @@ class RedisStoreImpl implements RedisStore {
 		return limiter;
 	}
 
-	/** EVALSHA, falling back to EVAL when Redis does not know the script yet (or lost it on restart). */
-	async #eval(code: Script, key: string, ...args: string[]): Promise<unknown> {
-		try {
-			return await this.#client.evalsha(code.sha, 1, key, ...args);
-		} catch (error) {
-			if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-			return this.#client.eval(code.lua, 1, key, ...args);
-		}
-	}
-
 	/**
 	 * Runs one operation, bounded by `commandTimeoutMs`, and turns every failure into a
-	 * `RedisStoreError`. A command abandoned by the timeout may still settle later; its outcome is
-	 * swallowed (logged), never an unhandled rejection.
+	 * `RedisStoreError`. A command abandoned by the timeout may still settle later; p-timeout drops
+	 * its outcome, never an unhandled rejection.
 	 */
 	#run<T>(operation: RedisStoreOperation, userId: string, whileDisconnected: boolean, body: () => Promise<T>): Promise<T> {
 		const status = this.#client.status;
@@ -278,46 +275,20 @@ class RedisStoreImpl implements RedisStore {
 			logger.debug('%s() [userId:%s]: %s', operation, userId, error.message);
 			return Promise.reject(error);
 		}
-		const attempt = body();
-		return new Promise<T>((resolve, reject) => {
-			let settled = false;
-			const timer = setTimeout(() => {
-				settled = true;
-				logger.warn('%s() timed out [userId:%s, commandTimeoutMs:%d]', operation, userId, this.commandTimeoutMs);
-				reject(
-					new RedisStoreError({
-						operation,
-						userId,
-						failure: 'timeout',
-						message: `no answer within ${this.commandTimeoutMs} ms (client status:${this.#client.status})`,
-					}),
-				);
-			}, this.commandTimeoutMs);
-			timer.unref();
-			attempt.then(
-				(value) => {
-					clearTimeout(timer);
-					if (settled) {
-						logger.debug('%s() answered after its timeout [userId:%s]', operation, userId);
-						return;
-					}
-					settled = true;
-					resolve(value);
-				},
-				(cause: unknown) => {
-					clearTimeout(timer);
-					if (settled) {
-						logger.debug('%s() failed after its timeout [userId:%s]: %o', operation, userId, cause);
-						return;
-					}
-					settled = true;
-					reject(
-						isRedisStoreError(cause)
-							? cause
-							: new RedisStoreError({ operation, userId, failure: failureOf(cause), message: messageOf(cause) }, { cause }),
-					);
-				},
-			);
+		const attempt = body().then(undefined, (cause: unknown) => {
+			throw isRedisStoreError(cause)
+				? cause
+				: new RedisStoreError({ operation, userId, failure: failureOf(cause), message: messageOf(cause) }, { cause });
+		});
+		// p-timeout drops what the abandoned command answers later (a late rejection included).
+		return this.#timeouts.limit(attempt, this.commandTimeoutMs, () => {
+			logger.warn('%s() timed out [userId:%s, commandTimeoutMs:%d]', operation, userId, this.commandTimeoutMs);
+			return new RedisStoreError({
+				operation,
+				userId,
+				failure: 'timeout',
+				message: `no answer within ${this.commandTimeoutMs} ms (client status:${this.#client.status})`,
+			});
 		});
 	}
 }

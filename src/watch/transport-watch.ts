@@ -14,7 +14,7 @@ import type {
 	WorkerLike,
 } from '../types.js';
 import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
-import { CLEAN_REASONS } from './reasons.js';
+import { CLEAN_REASONS } from '../reasons.js';
 
 const logger = new Logger('TransportWatch');
 

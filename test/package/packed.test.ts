@@ -1,6 +1,6 @@
 // The packed npm package (what users install) loads with both `require` and `import` on this
 // Node, with only its declared runtime dependencies present. p-timeout is ESM-only, so this also
-// proves the CJS build bundles it.
+// proves the CJS build bundles it. Every entry shares one copy of the error classes.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,10 @@ beforeAll(() => {
 	const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 	for (const dep of [...Object.keys(manifest.dependencies).filter((d) => d !== 'p-timeout'), 'ms']) {
 		symlinkSync(join(root, 'node_modules', dep), join(dir, 'node_modules', dep));
+	}
+	// The optional peers the adapters need (their own dependencies resolve from the repository).
+	for (const peer of ['prom-client', 'ioredis', 'rate-limiter-flexible']) {
+		symlinkSync(join(root, 'node_modules', peer), join(dir, 'node_modules', peer));
 	}
 }, 120_000);
 
@@ -70,6 +74,38 @@ describe('the packed package', () => {
 		const [esmKeys, cjsKeys] = JSON.parse(out) as [string[], string[]];
 		expect(esmKeys).toContain('watchTransport');
 		expect(esmKeys).toEqual(cjsKeys);
+	});
+
+	// A second exporter on one registry throws a WatchdogError from './prometheus'; a Redis store
+	// error from './redis' is one too: both must be instances of the class '.' exports.
+	const identity = (load: (entry: string) => string): string => `
+		const core = ${load("'mediasoup-watchdog'")};
+		const { registerPrometheusMetrics } = ${load("'mediasoup-watchdog/prometheus'")};
+		const { RedisStoreError } = ${load("'mediasoup-watchdog/redis'")};
+		const { Registry } = ${load("'prom-client'")};
+		const registry = new Registry();
+		const watchdog = core.createWatchdog();
+		registerPrometheusMetrics(watchdog, { registry });
+		let prometheus;
+		try { registerPrometheusMetrics(watchdog, { registry }); } catch (error) { prometheus = error; }
+		const redis = new RedisStoreError({ operation: 'countPending', failure: 'timeout', userId: 'u', message: 'm' });
+		console.log(JSON.stringify({
+			prometheus: prometheus instanceof core.WatchdogError,
+			redis: redis instanceof core.WatchdogError,
+			guard: core.isWatchdogError(redis),
+		}));`;
+
+	it('shares one WatchdogError across `.`, `./prometheus` and `./redis` with require()', () => {
+		const out = execFileSync(process.execPath, ['-e', identity((entry) => `require(${entry})`)], { cwd: dir, encoding: 'utf8' });
+		expect(JSON.parse(out)).toEqual({ prometheus: true, redis: true, guard: true });
+	});
+
+	it('shares one WatchdogError across `.`, `./prometheus` and `./redis` with import', () => {
+		const out = execFileSync(process.execPath, ['--input-type=module', '-e', identity((entry) => `await import(${entry})`)], {
+			cwd: dir,
+			encoding: 'utf8',
+		});
+		expect(JSON.parse(out)).toEqual({ prometheus: true, redis: true, guard: true });
 	});
 
 	it('keeps the core entry free of the optional adapters', () => {

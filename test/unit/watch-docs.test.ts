@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CloseReason, DEFAULT_POLICY, definePolicy, type WatchdogPolicyOptions, watchTransport } from '../../src/index.js';
-import { CLEAN_REASONS } from '../../src/watch/reasons.js';
+import { CLEAN_REASONS } from '../../src/reasons.js';
 import { createFakeTransport, FakeWebRtcServer } from '../helpers/fake-transport.js';
 
 /** The rows of the first markdown table whose header starts with `firstHeader`. */

@@ -10,7 +10,7 @@ import {
 	type WatchOptions,
 	watchTransport,
 } from '../../src/index.js';
-import { CLEAN_REASONS } from '../../src/watch/reasons.js';
+import { CLEAN_REASONS } from '../../src/reasons.js';
 import { createFakeTransport, FakeWebRtcServer, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { useFakeTimers } from '../helpers/manual-clock.js';
 import { recordEvents } from '../helpers/watch-events.js';
