@@ -119,11 +119,12 @@ export const SCENARIO_RUNNERS: Readonly<Record<string, Scenario>> = {
 
 	async 'restart-not-followed'(ctx) {
 		const { client, watched } = await ctx.startWerift();
-		const at = ctx.act('watch.restartIce()');
+		ctx.act('watch.restartIce()');
 		const iceParameters = await watched.watch.restartIce();
-		ctx.act('werift takes the new ICE parameters but sends no checks with them');
+		// The restart's deadline runs from the grant (mediasoup's new ICE parameters), not the ask.
+		const grantedAt = ctx.act('restart granted; werift takes the new ICE parameters but sends no checks with them');
 		await client.restartIce(iceParameters, { kick: false, waitMs: 0 });
-		return deadlineClose(ctx, watched, at, ctx.policy.iceRestart.reconnectTimeoutMs);
+		return deadlineClose(ctx, watched, grantedAt, ctx.policy.iceRestart.reconnectTimeoutMs);
 	},
 };
 
