@@ -24,6 +24,11 @@ const NO_WORKER = [
 	'test/reliability/policy-fuzz.test.ts',
 	'test/reliability/unhandled-guard.test.ts',
 ];
+/**
+ * Behaviour mediasoup 3.12.16 does not have (worker-side ICE consent, 3.13.20+) or where its
+ * worker dies (a WebRtcServer closed with live transports: SIGILL, fixed in 3.14.6): mediasoup-3.27 only.
+ */
+const NEWER_ONLY = ['test/**/mediasoup-327-*.test.ts'];
 const latestHooks = fileURLToPath(new URL('./test/helpers/mediasoup-latest-hooks.mjs', import.meta.url));
 
 export default defineConfig({
@@ -55,7 +60,7 @@ export default defineConfig({
 				test: {
 					name: 'mediasoup-3.12',
 					include: REAL_WORKER,
-					exclude: [...configDefaults.exclude, ...NO_WORKER],
+					exclude: [...configDefaults.exclude, ...NO_WORKER, ...NEWER_ONLY],
 					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
 				},
 			},
