@@ -16,6 +16,7 @@ import type { types } from 'mediasoup';
 import { createWatchdog, DEFAULT_POLICY, type WatchdogSnapshot } from '../src/index.js';
 import { busiestWindow } from '../test/helpers/busiest-window.js';
 import { createTestRouter, createTestWorker, type Worker } from '../test/helpers/mediasoup.js';
+import { benchFaults } from './faults.js';
 import type { ChildMessage, ParentMessage, StunTarget } from './stun-clients.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -38,11 +39,22 @@ export interface PhaseResult {
 	readonly requestsPerSecond: number;
 	/** The most requests sent within any 1 000 ms (a sliding window over every send time). */
 	readonly maxRequestsIn1s: number;
+	/** Worker requests that rejected in the window (a busy or closing worker; BENCH_FAULTS=stats-reject). */
+	readonly rejected: number;
 }
 
 export interface CostResult {
+	/** Transports asked for. */
 	readonly transports: number;
+	/** Transports that reached ICE connected/completed and DTLS connected: the only ones measured. */
 	readonly connected: number;
+	/**
+	 * Transports that did not connect, by what stopped them (`ice new, dtls new`, `not created`,
+	 * `connect() rejected`, …): closed at once and left out of every phase.
+	 */
+	readonly notConnected: Readonly<Record<string, number>>;
+	/** Transports watched by each watchdog run (those still open when it began). */
+	readonly watched: readonly number[];
 	readonly setupSeconds: number;
 	/** watchdog and bare: the mean of two alternated runs (see `runs`). */
 	readonly phases: Record<'idle' | 'watchdog' | 'bare' | 'naive', PhaseResult>;
@@ -67,62 +79,105 @@ export interface CostOptions {
 
 export async function measureCost(count: number, options: CostOptions): Promise<CostResult> {
 	const { log } = options;
+	const faults = benchFaults();
 	const setupStarted = performance.now();
 	const worker = await createTestWorker({ logLevel: 'error' });
 	const child = fork(CHILD_ENTRY, [], { execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+	// The clients must live through every phase: once they stop, the transports go silent and
+	// whatever follows measures nothing. Checked after each phase.
+	let childExit: string | undefined;
+	child.once('exit', (code, signal) => {
+		childExit = `code ${code}, signal ${signal}`;
+	});
 	try {
 		const router = await createTestRouter(worker);
 		const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
-		const fingerprint = await nextMessage(child, 'fingerprint');
+		const fingerprint = await nextMessage(child, 'fingerprint', 60_000);
 
-		const transports: types.WebRtcTransport[] = [];
+		// Whatever does not connect is counted here, closed, and left out of every phase.
+		const notConnected: Record<string, number> = {};
+		const skip = (why: string, transport?: types.WebRtcTransport, error?: unknown): void => {
+			if (notConnected[why] === undefined && error !== undefined) log(`  ${why}: ${String(error)}`);
+			notConnected[why] = (notConnected[why] ?? 0) + 1;
+			transport?.close();
+		};
+		const created: types.WebRtcTransport[] = [];
 		for (let i = 0; i < count; i += 250) {
 			const batch = Array.from({ length: Math.min(250, count - i) }, () =>
 				router.createWebRtcTransport({ webRtcServer: server, enableUdp: true, enableTcp: false }),
 			);
-			transports.push(...(await Promise.all(batch)));
+			for (const outcome of await Promise.allSettled(batch)) {
+				if (outcome.status === 'fulfilled') created.push(outcome.value);
+				else skip('not created', undefined, outcome.reason);
+			}
 		}
 		const dtlsParameters: types.DtlsParameters = {
 			role: 'client',
 			fingerprints: [{ algorithm: 'sha-256', value: fingerprint.value }],
 		};
-		for (let i = 0; i < count; i += 250) {
-			await Promise.all(transports.slice(i, i + 250).map((t) => t.connect({ dtlsParameters })));
+		const reachable: Array<{ transport: types.WebRtcTransport; target: StunTarget }> = [];
+		for (let i = 0; i < created.length; i += 250) {
+			const batch = created.slice(i, i + 250);
+			const outcomes = await Promise.allSettled(batch.map((t) => t.connect({ dtlsParameters })));
+			for (const [k, outcome] of outcomes.entries()) {
+				const transport = batch[k] as types.WebRtcTransport;
+				const candidate = transport.iceCandidates[0];
+				if (outcome.status === 'rejected') skip('connect() rejected', transport, outcome.reason);
+				else if (!candidate) skip('no ICE candidate', transport);
+				else {
+					const { usernameFragment: ufrag, password } = transport.iceParameters;
+					reachable.push({ transport, target: { ufrag, password, ip: candidate.ip, port: candidate.port } });
+				}
+			}
 		}
-		const targets: StunTarget[] = transports.map((t) => {
-			const candidate = t.iceCandidates[0];
-			if (!candidate) throw new Error('transport without ICE candidate');
-			return {
-				ufrag: t.iceParameters.usernameFragment,
-				password: t.iceParameters.password,
-				ip: candidate.ip,
-				port: candidate.port,
-			};
-		});
-		log(`  ${count} transports created in ${seconds(setupStarted)} s; connecting ICE + DTLS…`);
-		const connectedMessage = nextMessage(child, 'connected', (m) => {
+		log(`  ${created.length} transports created in ${seconds(setupStarted)} s; connecting ICE + DTLS…`);
+		// A hang guard only: 10 000 clients took 297 s on a loaded 2-core machine.
+		const connectedMessage = nextMessage(child, 'connected', Math.max(300_000, count * 100), (m) => {
 			if (m.type === 'progress') log(`  … ${m.done} clients done`);
 		});
-		child.send({ type: 'connect', targets } satisfies ParentMessage);
+		child.send({ type: 'connect', targets: reachable.map((r) => r.target) } satisfies ParentMessage);
 		const done = await connectedMessage;
 		await sleep(500);
-		const connected = transports.filter((t) => t.dtlsState === 'connected').length;
-		log(`  ICE+DTLS: ${done.ok} ok, ${done.failed} failed; ${connected} transports DTLS-connected (${seconds(setupStarted)} s)`);
+		const transports: types.WebRtcTransport[] = [];
+		for (const { transport } of reachable) {
+			const { iceState, dtlsState } = transport;
+			if (dtlsState === 'connected' && (iceState === 'connected' || iceState === 'completed')) transports.push(transport);
+			else skip(`ice ${iceState}, dtls ${dtlsState}`, transport);
+		}
+		const connected = transports.length;
+		const skipped = count - connected;
+		log(
+			`  ICE+DTLS: ${done.ok} clients ok, ${done.failed} failed; ${connected} of ${count} transports connected` +
+				`${skipped ? `, ${skipped} did not and are left out of every phase ${JSON.stringify(notConnected)}` : ''} (${seconds(setupStarted)} s)`,
+		);
+		if (connected === 0) throw new Error(`none of the ${count} transports connected: ${JSON.stringify(notConnected)}`);
 
-		// Record when each worker request the phases make was sent, the same way for all of them.
+		// Record when each worker request the phases make was sent, the same way for all of them,
+		// and count those that reject.
 		let sentAt: number[] = [];
+		let rejected = 0;
+		const counted = <T>(request: Promise<T>): Promise<T> =>
+			request.catch((error: unknown) => {
+				rejected += 1;
+				throw error;
+			});
 		for (const transport of transports) {
 			const getStats = transport.getStats.bind(transport);
 			const dump = transport.dump.bind(transport);
 			transport.getStats = () => {
 				sentAt.push(performance.now());
-				return getStats();
+				if (faults.statsReject > 0 && Math.random() < faults.statsReject) {
+					return counted(Promise.reject(new Error('getStats() rejected (BENCH_FAULTS=stats-reject)')));
+				}
+				return counted(getStats());
 			};
 			transport.dump = () => {
 				sentAt.push(performance.now());
-				return dump();
+				return counted(dump());
 			};
 		}
+		/** The measured transports still open (a watchdog run may have closed some). */
+		const open = (): types.WebRtcTransport[] => transports.filter((t) => !t.closed);
 		const setupSeconds = seconds(setupStarted);
 
 		const phase = async (name: PhaseResult['name']): Promise<PhaseResult> => {
@@ -142,6 +197,7 @@ export async function measureCost(count: number, options: CostOptions): Promise<
 			eld.enable();
 			const worker0 = workerTicks(worker.pid);
 			sentAt = [];
+			rejected = 0;
 			const started = performance.now();
 			await sleep(options.windowSeconds * 1000);
 			const elapsed = (performance.now() - started) / 1000;
@@ -156,8 +212,10 @@ export async function measureCost(count: number, options: CostOptions): Promise<
 				eventLoopP99Ms: round(eld.percentile(99) / 1e6, 1),
 				requestsPerSecond: round(sentAt.length / elapsed, 1),
 				maxRequestsIn1s: busiestWindow(sentAt, 1_000),
+				rejected,
 			};
 			log(`  ${name}: ${JSON.stringify(result)}`);
+			if (childExit) throw new Error(`stun-clients exited (${childExit}) during the ${name} phase: the clients went silent`);
 			return result;
 		};
 
@@ -168,40 +226,62 @@ export async function measureCost(count: number, options: CostOptions): Promise<
 		let heapSteady = 0;
 		let snapshot: WatchdogSnapshot | undefined;
 		const closes: Record<string, number> = {};
+		const watched: number[] = [];
 		const watchdogPhase = async (): Promise<PhaseResult> => {
+			// A transport an earlier run closed (its client went quiet) cannot be watched again.
+			const watching = open();
+			if (watching.length === 0) throw new Error('every transport was closed by an earlier watchdog run');
+			watched.push(watching.length);
 			gc();
 			const heap0 = process.memoryUsage().heapUsed;
 			const watchdog = createWatchdog({ iceRestart: { perUser: false }, maxPendingPerUser: Number.POSITIVE_INFINITY });
-			for (const transport of transports) watchdog.watch(transport, { worker });
+			for (const transport of watching) watchdog.watch(transport, { worker });
+			// BENCH_FAULTS=close:N: N transports close halfway through the first run.
+			const closer =
+				watched.length === 1 && faults.close > 0
+					? setTimeout(
+							() => {
+								for (const transport of watching.slice(-faults.close)) transport.close();
+							},
+							(options.warmupSeconds + options.windowSeconds / 2) * 1000,
+						)
+					: undefined;
 			gc();
-			heapFresh ||= (process.memoryUsage().heapUsed - heap0) / count;
-			const result = await phase('watchdog');
-			gc();
-			heapSteady ||= (process.memoryUsage().heapUsed - heap0) / count;
-			snapshot = watchdog.snapshot();
-			for (const [reason, n] of Object.entries(snapshot.closes)) closes[reason] = (closes[reason] ?? 0) + (n ?? 0);
-			watchdog.stop();
-			return result;
+			heapFresh ||= (process.memoryUsage().heapUsed - heap0) / watching.length;
+			try {
+				const result = await phase('watchdog');
+				gc();
+				heapSteady ||= (process.memoryUsage().heapUsed - heap0) / watching.length;
+				snapshot = watchdog.snapshot();
+				for (const [reason, n] of Object.entries(snapshot.closes)) closes[reason] = (closes[reason] ?? 0) + (n ?? 0);
+				return result;
+			} finally {
+				clearTimeout(closer);
+				watchdog.stop();
+			}
 		};
 
 		// Bare getStats at the watchdog's rate, round-robin, no logic.
 		const barePhase = async (rate: number): Promise<PhaseResult> => {
+			const polled = open();
 			let cursor = 0;
 			let credit = 0;
 			const bare = setInterval(() => {
 				credit += rate / 50;
 				while (credit >= 1) {
 					credit -= 1;
-					const transport = transports[cursor++ % count] as types.WebRtcTransport;
+					const transport = polled[cursor++ % polled.length] as types.WebRtcTransport;
 					transport.getStats().then(
 						(stats) => stats[0]?.bytesReceived,
 						() => undefined,
 					);
 				}
 			}, 20);
-			const result = await phase('bare');
-			clearInterval(bare);
-			return result;
+			try {
+				return await phase('bare');
+			} finally {
+				clearInterval(bare);
+			}
 		};
 
 		// Alternated three times, so that load from elsewhere on the machine hits both alike.
@@ -220,7 +300,8 @@ export async function measureCost(count: number, options: CostOptions): Promise<
 		let naiveWouldClose = 0;
 		const intervalMs = DEFAULT_POLICY.liveness.pollIntervalMs;
 		const timeoutMs = DEFAULT_POLICY.inactivityTimeoutMs;
-		for (const transport of transports) {
+		const naiveTransports = open();
+		for (const transport of naiveTransports) {
 			const state = { bytes: -1, grewAt: performance.now(), closed: false };
 			const poll = (): void => {
 				transport.getStats().then(
@@ -241,13 +322,19 @@ export async function measureCost(count: number, options: CostOptions): Promise<
 			timers.push(setTimeout(() => timers.push(setInterval(poll, intervalMs)), Math.random() * intervalMs));
 		}
 		gc();
-		const heapPerNaive = (process.memoryUsage().heapUsed - heapNaive0) / count;
-		const naivePhase = await phase('naive');
-		for (const timer of timers) clearTimeout(timer);
+		const heapPerNaive = (process.memoryUsage().heapUsed - heapNaive0) / naiveTransports.length;
+		let naivePhase: PhaseResult;
+		try {
+			naivePhase = await phase('naive');
+		} finally {
+			for (const timer of timers) clearTimeout(timer);
+		}
 
 		return {
 			transports: count,
 			connected,
+			notConnected,
+			watched,
 			setupSeconds,
 			phases: { idle, watchdog: meanOf(watchdogRuns), bare: meanOf(bareRuns), naive: naivePhase },
 			runs: { watchdog: watchdogRuns, bare: bareRuns },
@@ -300,6 +387,7 @@ function meanOf(runs: readonly PhaseResult[]): PhaseResult {
 		eventLoopP99Ms: Math.max(...runs.map((r) => r.eventLoopP99Ms)),
 		requestsPerSecond: mean((r) => r.requestsPerSecond),
 		maxRequestsIn1s: Math.max(...runs.map((r) => r.maxRequestsIn1s)),
+		rejected: runs.reduce((sum, r) => sum + r.rejected, 0),
 	};
 }
 
@@ -317,12 +405,22 @@ function workerTicks(pid: number): number {
 	return Number(fields[11]) + Number(fields[12]);
 }
 
+/** The child's next message of `type`; rejects if it exits first or stays silent for `timeoutMs`. */
 function nextMessage<K extends ChildMessage['type']>(
 	child: ChildProcess,
 	type: K,
+	timeoutMs: number,
 	onOther?: (message: ChildMessage) => void,
 ): Promise<Extract<ChildMessage, { type: K }>> {
 	return new Promise((resolve, reject) => {
+		if (child.exitCode !== null || child.signalCode !== null) {
+			reject(new Error(`stun-clients exited with ${child.exitCode ?? child.signalCode} before '${type}'`));
+			return;
+		}
+		const timer = setTimeout(() => {
+			cleanup();
+			reject(new Error(`stun-clients sent no '${type}' within ${timeoutMs} ms`));
+		}, timeoutMs);
 		const onMessage = (message: ChildMessage): void => {
 			if (message.type === type) {
 				cleanup();
@@ -334,6 +432,7 @@ function nextMessage<K extends ChildMessage['type']>(
 			reject(new Error(`stun-clients exited with ${code} before '${type}'`));
 		};
 		const cleanup = (): void => {
+			clearTimeout(timer);
 			child.off('message', onMessage);
 			child.off('exit', onExit);
 		};

@@ -3,50 +3,108 @@
 //   2. cost at 1 000 and 10 000 watched transports on one worker via a WebRtcServer, side by side
 //      with bare getStats() at the same rate and with the naive setInterval-per-transport pattern
 //   3. the scheduler's own CPU per poll and heap per watch, isolated from the worker
-// Options (env): BENCH_TRIALS (10), BENCH_SIZES ("1000,10000"), BENCH_WINDOW_S (10).
+//
+// Whatever fails is reported and skipped, and the run goes on: a transport that does not connect
+// is left out of every phase (and counted), a detection trial whose Chromium does not start is
+// skipped (and listed), a size whose clients do not start is reported as not measured. The run
+// exits 1 when a whole section or size could not be measured, 0 otherwise.
+//
+// Options (env):
+//   BENCH_TRIALS (10), BENCH_SIZES ("1000,10000"), BENCH_WINDOW_S (10)
+//   BENCH_QUICK=1     a check that everything runs, in about two minutes: 2 trials, 200 transports,
+//                     2 s windows, a smaller logic run; writes to BENCH_OUTPUT, never to docs/
+//   BENCH_OUTPUT      where the report goes (default docs/benchmarks.md; with BENCH_QUICK or
+//                     BENCH_FAULTS, a file in the OS temp folder, so no quick figures reach docs/)
+//   BENCH_FAULTS      faults to inject, to check the paths above (see bench/faults.ts)
 import './env.js';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as mediasoup from 'mediasoup';
 import { DEFAULT_POLICY } from '../src/index.js';
 import { type CostResult, measureCost, type PhaseResult } from './cost.js';
-import { type DetectionTrial, measureDetection } from './detection.js';
+import { type DetectionResult, type DetectionTrial, measureDetection } from './detection.js';
+import { anyFault, benchFaults } from './faults.js';
 import { type LogicResult, measureLogic } from './logic.js';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
-const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
-const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
-const OUTPUT = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+const QUICK = process.env.BENCH_QUICK === '1';
+const FAULTS_SPEC = process.env.BENCH_FAULTS ?? '';
+const FAULTS = benchFaults(FAULTS_SPEC);
+const TRIALS = Number(process.env.BENCH_TRIALS ?? (QUICK ? 2 : 10));
+const SIZES = (process.env.BENCH_SIZES ?? (QUICK ? '200' : '1000,10000')).split(',').map(Number);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (QUICK ? 2 : 10));
+const WARMUP_S = QUICK ? 1 : 3;
+const LOGIC = QUICK ? { transports: 1_000, windowMs: 1_000 } : { transports: 10_000, windowMs: 3_000 };
+const OUTPUT =
+	process.env.BENCH_OUTPUT ??
+	(QUICK || anyFault(FAULTS)
+		? join(os.tmpdir(), 'mediasoup-watchdog-benchmarks.md')
+		: fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)));
 
 const log = (line: string): void => {
 	process.stdout.write(`${line}\n`);
 };
 
+/** A section's result, or why it has none. */
+type Measured<T> = { readonly value: T } | { readonly error: string };
+
+async function measured<T>(what: string, run: () => Promise<T>): Promise<Measured<T>> {
+	try {
+		return { value: await run() };
+	} catch (error) {
+		log(`  ${what}: NOT MEASURED, skipped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+		return { error: error instanceof Error ? error.message : String(error) };
+	}
+}
+
 async function main(): Promise<void> {
 	const started = performance.now();
 	const machine = describeMachine();
 	log(`mediasoup-watchdog benchmark — ${machine.cpu}, load ${machine.loadBefore}`);
+	if (QUICK || FAULTS_SPEC)
+		log(`(${[QUICK ? 'BENCH_QUICK=1' : '', FAULTS_SPEC ? `BENCH_FAULTS=${FAULTS_SPEC}` : ''].filter(Boolean).join(', ')})`);
 
 	log(`\n1. detection latency, ${TRIALS} trials`);
-	const detection = await measureDetection(TRIALS, 2, log);
+	const detection = await measured('detection', () => measureDetection(TRIALS, 2, log));
+	if ('value' in detection) {
+		log(`  ${detection.value.trials.length} of ${TRIALS} trials measured, ${detection.value.failed.length} failed and skipped`);
+	}
 
-	const costs: CostResult[] = [];
+	const costs: Array<{ readonly size: number; readonly cost: Measured<CostResult> }> = [];
 	for (const size of SIZES) {
 		log(`\n2. cost at ${size} transports`);
-		costs.push(await measureCost(size, { cycles: 3, warmupSeconds: 3, windowSeconds: WINDOW_S, log }));
+		const cost = await measured(`cost at ${size} transports`, () =>
+			measureCost(size, { cycles: 3, warmupSeconds: WARMUP_S, windowSeconds: WINDOW_S, log }),
+		);
+		costs.push({ size, cost });
 	}
 
 	log('\n3. scheduler logic, isolated');
-	const logic = await measureLogic(10_000, DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond * 10, 3_000);
-	log(`  ${JSON.stringify(logic)}`);
+	const logic = await measured('scheduler logic', () =>
+		measureLogic(LOGIC.transports, DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond * 10, LOGIC.windowMs),
+	);
+	if ('value' in logic) log(`  ${JSON.stringify(logic.value)}`);
 
 	const minutes = (performance.now() - started) / 60_000;
 	const report = render({ machine: { ...machine, loadAfter: loadAverage() }, detection, costs, logic, minutes });
 	writeFileSync(OUTPUT, report);
+	const unmeasured = [
+		'error' in detection || detection.value.trials.length === 0 ? 'detection' : '',
+		...costs.map(({ size, cost }) => ('error' in cost ? `cost at ${size}` : '')),
+		'error' in logic ? 'scheduler logic' : '',
+	].filter(Boolean);
+	const skipped = [
+		'value' in detection && detection.value.failed.length ? `${detection.value.failed.length} detection trials` : '',
+		...costs.map(({ size, cost }) =>
+			'value' in cost && cost.value.connected < size ? `${size - cost.value.connected} of ${size} transports` : '',
+		),
+	].filter(Boolean);
 	log(`\nwrote ${OUTPUT} (${minutes.toFixed(1)} min)`);
-	process.exit(0);
+	if (skipped.length) log(`skipped (failed to start or connect): ${skipped.join(', ')}`);
+	if (unmeasured.length) log(`NOT MEASURED: ${unmeasured.join(', ')}`);
+	process.exit(unmeasured.length ? 1 : 0);
 }
 
 /* ------------------------------------------------------------------ machine */
@@ -108,21 +166,20 @@ const pct = (value: number): string => `${value.toFixed(2)} %`;
 const overIdle = (delta: number): string => (delta >= 0 ? `${pct(delta)} above idle` : `within noise of idle (${pct(delta)})`);
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(2)} KB`;
 
+/** `n thing`, or `n things`. */
+const plural = (n: number, thing: string): string => `${n.toLocaleString('en-US')} ${thing}${n === 1 ? '' : 's'}`;
+
 function render(input: {
 	machine: Machine;
-	detection: DetectionTrial[];
-	costs: CostResult[];
-	logic: LogicResult;
+	detection: Measured<DetectionResult>;
+	costs: ReadonlyArray<{ readonly size: number; readonly cost: Measured<CostResult> }>;
+	logic: Measured<LogicResult>;
 	minutes: number;
 }): string {
-	const { machine, detection, costs, logic } = input;
+	const { machine, costs } = input;
 	const T = DEFAULT_POLICY.inactivityTimeoutMs;
 	const P = DEFAULT_POLICY.liveness.pollIntervalMs;
 	const budget = DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond;
-	const latencies = detection.flatMap((t) => t.latenciesMs).sort((a, b) => a - b);
-	const perClient = detection.map((t) => Math.max(...t.latenciesMs)).sort((a, b) => a - b);
-	const allInactive = detection.every((t) => t.reasons.every((r) => r === 'inactive'));
-	const median = quantile(latencies, 0.5);
 	const lines: string[] = [];
 	const push = (...more: string[]): void => {
 		lines.push(...more);
@@ -135,6 +192,13 @@ function render(input: {
 		'shared machine: other engineers ran real workers and Chromium at the same time, so CPU figures',
 		'carry noise of about ±1 % of a core (compare the columns of one run, not runs with each other).',
 		'',
+		...(QUICK || FAULTS_SPEC
+			? [
+					`**Not a measurement:** a check run (${[QUICK ? '`BENCH_QUICK=1`' : '', FAULTS_SPEC ? `\`BENCH_FAULTS=${FAULTS_SPEC}\`` : ''].filter(Boolean).join(', ')}); ` +
+						'the figures below say nothing about the library.',
+					'',
+				]
+			: []),
 		'## Machine',
 		'',
 		'| | |',
@@ -165,20 +229,8 @@ function render(input: {
 		'latency is measured from the call that makes the client vanish, so it includes the page or',
 		'browser teardown.',
 		'',
-		`**Result.** ${latencies.length} transports in ${detection.length} trials, all closed with ` +
-			`\`${allInactive ? 'inactive' : 'SEE TABLE'}\`: median **${s(median)}** ` +
-			`(target ≤ 10 s; mediasoup ≥ 3.13.20 alone: 30 s; 3.12 alone: never), p90 ${s(quantile(latencies, 0.9))}, ` +
-			`min ${s(latencies[0] ?? Number.NaN)}, max ${s(latencies.at(-1) ?? Number.NaN)}; ` +
-			`whole client (its last transport) median ${s(quantile(perClient, 0.5))}. ` +
-			`Bound: \`inactivityTimeoutMs\` + one poll period = ${s(T + P)} after the client's last packet.`,
-		'',
-		'| trial | how | where | send transport | recv transport | detectionMs (send / recv) |',
-		'|---|---|---|---|---|---|',
-		...detection.map(
-			(t) => `| ${t.trial} | ${t.how} | ${t.where} | ${t.latenciesMs.map(s).join(' | ')} | ${t.detectionMs.join(' / ')} |`,
-		),
-		'',
-		'## 2. Cost at 1 000 and 10 000 watched transports',
+		...renderDetection(input.detection, T + P),
+		`## 2. Cost at ${costs.map(({ size }) => size.toLocaleString('en-US').replace(/,/g, ' ')).join(' and ')} watched transports`,
 		'',
 		'**What.** The price of liveness on one worker: Node heap per watch, Node CPU, event-loop',
 		'delay, worker CPU, worker requests per second, and the detection bound that results, side by',
@@ -190,8 +242,9 @@ function render(input: {
 		'DTLS handshake (werift’s DTLS client) to `dtlsState: connected`, then the client only sends an',
 		'ICE consent check every 2.5 s, like an idle Chromium. No media, no SCTP: on a WebRtcServer such',
 		'a transport’s `bytesReceived` never moves, and the watchdog judges it on the worker’s consent',
-		'replies. The clients run in their own process so their CPU is not counted. Then, on the same',
-		'transports and in this order:',
+		'replies. The clients run in their own process so their CPU is not counted. A transport that does',
+		'not reach ICE and DTLS `connected` is counted, closed and left out of every phase. Then, on the',
+		'same transports and in this order:',
 		'',
 		'- **idle**: nothing polls; the baseline (consent checks, the worker’s replies).',
 		'- **watchdog**: `createWatchdog()` with the default policy (per-user limits off) watching all N.',
@@ -203,7 +256,7 @@ function render(input: {
 		`- **naive**: \`setInterval(() => transport.getStats()…, ${P})\` per transport, started at a random`,
 		`  phase, with the same ${T} ms inactivity check: what apps write by hand.`,
 		'',
-		`Each phase: 3 s warm-up, then ${WINDOW_S} s measured. Node CPU: the median of one-second samples`,
+		`Each phase: ${WARMUP_S} s warm-up, then ${WINDOW_S} s measured. Node CPU: the median of one-second samples`,
 		'of `process.cpuUsage()`; worker CPU: `/proc/<pid>/stat` (utime + stime) over the window; both',
 		'in % of one core. Event-loop delay p99',
 		'from `monitorEventLoopDelay({ resolution: 1 })` (so ~1 ms is the floor); requests counted by',
@@ -211,15 +264,36 @@ function render(input: {
 		'before and after watching (fresh) and after the first measured window (steady), divided by N.',
 		'',
 	);
-	for (const cost of costs) {
+	for (const { size, cost: measuredCost } of costs) {
+		if ('error' in measuredCost) {
+			push(`### ${size.toLocaleString('en-US')} transports`, '', `**Not measured:** ${measuredCost.error}`, '');
+			continue;
+		}
+		const cost = measuredCost.value;
 		const { idle, watchdog, bare, naive } = cost.phases;
 		const row = (label: string, pick: (p: PhaseResult) => string): string =>
 			`| ${label} | ${pick(idle)} | ${pick(watchdog)} | ${pick(bare)} | ${pick(naive)} |`;
-		const naivePeriod = (cost.transports / Math.max(naive.requestsPerSecond, 1e-9)) * 1000;
+		const naivePeriod = (cost.connected / Math.max(naive.requestsPerSecond, 1e-9)) * 1000;
+		const notConnected = cost.transports - cost.connected;
+		// (watchdog and bare: the sum over their runs)
+		const phases = [idle, watchdog, bare, naive];
+		const rejected = phases.reduce((sum, phase) => sum + phase.rejected, 0);
+		const watchedLess = cost.watched.some((n) => n < cost.connected);
 		push(
 			`### ${cost.transports.toLocaleString('en-US')} transports`,
 			'',
-			`${cost.connected} of ${cost.transports} transports reached DTLS \`connected\` (setup ${cost.setupSeconds} s).`,
+			`${cost.connected} of ${cost.transports} transports reached ICE and DTLS \`connected\` (setup ${cost.setupSeconds} s)` +
+				(notConnected
+					? `; **${plural(notConnected, 'transport')} did not** (${Object.entries(cost.notConnected)
+							.map(([why, n]) => `${n}: ${why}`)
+							.join('; ')}), were closed and are left out of every phase and of every per-transport figure.`
+					: '.') +
+				(watchedLess
+					? ` The watchdog runs watched ${cost.watched.join(', ')} of them (a transport an earlier run closed is not watched again).`
+					: '') +
+				(rejected
+					? ` Worker requests that rejected: ${phases.map((phase) => `${phase.name} ${phase.rejected}`).join(', ')} (counted in the request rates).`
+					: ''),
 			'',
 			'| | idle | watchdog | bare getStats | naive |',
 			'|---|---|---|---|---|',
@@ -243,9 +317,55 @@ function render(input: {
 			'',
 		);
 	}
-	push(
-		'## 3. The scheduler’s own cost, isolated',
+	push(...renderLogic(input.logic, budget));
+	return `${lines.join('\n')}\n`;
+}
+
+function renderDetection(measured: Measured<DetectionResult>, boundMs: number): string[] {
+	if ('error' in measured) return [`**Not measured:** ${measured.error}`, ''];
+	const { trials: detection, failed } = measured.value;
+	const latencies = detection.flatMap((t) => t.latenciesMs).sort((a, b) => a - b);
+	const perClient = detection.map((t) => Math.max(...t.latenciesMs)).sort((a, b) => a - b);
+	const allInactive = detection.every((t) => t.reasons.every((r) => r === 'inactive'));
+	const median = quantile(latencies, 0.5);
+	const skipped = failed.length
+		? [
+				`**${plural(failed.length, 'trial')} of ${detection.length + failed.length} failed and ${failed.length === 1 ? 'is' : 'are'} left out** ` +
+					`(no measurement: ${failed.map((f) => `trial ${f.trial}, ${f.how}, ${f.where}: ${f.error}`).join('; ')}).`,
+				'',
+			]
+		: [];
+	if (detection.length === 0) return [...skipped, '**Not measured:** no trial gave a measurement.', ''];
+	/** A latency, with the close reason when it is not `inactive`. */
+	const cell = (t: DetectionTrial, i: number): string => {
+		const reason = t.reasons[i];
+		return `${s(t.latenciesMs[i] ?? Number.NaN)}${reason === 'inactive' ? '' : ` (${reason})`}`;
+	};
+	return [
+		`**Result.** ${latencies.length} transports in ${detection.length} trials, ` +
+			`${allInactive ? 'all closed with `inactive`' : 'not all closed with `inactive` (reasons in the table)'}: median **${s(median)}** ` +
+			`(target ≤ 10 s; mediasoup ≥ 3.13.20 alone: 30 s; 3.12 alone: never), p90 ${s(quantile(latencies, 0.9))}, ` +
+			`min ${s(latencies[0] ?? Number.NaN)}, max ${s(latencies.at(-1) ?? Number.NaN)}; ` +
+			`whole client (its last transport) median ${s(quantile(perClient, 0.5))}. ` +
+			`Bound: \`inactivityTimeoutMs\` + one poll period = ${s(boundMs)} after the client's last packet.`,
 		'',
+		...skipped,
+		'| trial | how | where | send transport | recv transport | detectionMs (send / recv) |',
+		'|---|---|---|---|---|---|',
+		...detection.map(
+			(t) =>
+				`| ${t.trial} | ${t.how} | ${t.where} | ${t.latenciesMs.map((_, i) => cell(t, i)).join(' | ')} | ${t.detectionMs.join(' / ')} |`,
+		),
+		'',
+	];
+}
+
+function renderLogic(measured: Measured<LogicResult>, budget: number): string[] {
+	const heading = ['## 3. The scheduler’s own cost, isolated', ''];
+	if ('error' in measured) return [...heading, `**Not measured:** ${measured.error}`, ''];
+	const logic = measured.value;
+	return [
+		...heading,
 		`**What/how.** The same watchdog over ${logic.transports.toLocaleString('en-US')} fake transports`,
 		'(test/helpers/fake-transport.ts) whose `getStats()` answers at once, at',
 		`${logic.requestsPerSecond} requests/s, against a bare loop making the same calls at the same rate,`,
@@ -264,8 +384,7 @@ function render(input: {
 		`At the default budget (${budget}/s) the logic costs about ` +
 			`${pct((Math.max(0, logic.watchdogUsPerCall - logic.bareUsPerCall) * budget) / 10_000)} of a core.`,
 		'',
-	);
-	return `${lines.join('\n')}\n`;
+	];
 }
 
 main().catch((error: unknown) => {

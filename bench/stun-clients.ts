@@ -10,6 +10,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { CipherContext, DtlsClient } from 'werift';
+import { benchFaults } from './faults.js';
 import { isBindingSuccess, isStun, stunBindingRequest } from './stun.js';
 
 export interface StunTarget {
@@ -43,6 +44,11 @@ const send = (message: ChildMessage): void => {
 const addressOf = (i: number): string => `127.${1 + ((i + 1) >> 16)}.${((i + 1) >> 8) & 255}.${(i + 1) & 255}`;
 
 async function main(): Promise<void> {
+	const faults = benchFaults();
+	if (faults.clientsExit) {
+		process.stderr.write('stun-clients: exiting at start (BENCH_FAULTS=clients-exit)\n');
+		process.exit(3);
+	}
 	const certificate = await CipherContext.createSelfSignedCertificateWithKey(
 		{ hash: 4, signature: 3 }, // sha256, ecdsa
 		23, // P-256
@@ -113,6 +119,8 @@ async function main(): Promise<void> {
 			let failed = 0;
 			let next = 0;
 			const failures: number[] = [];
+			// BENCH_FAULTS=unconnected:N: the last N transports get no client at all.
+			const reach = Math.max(0, message.targets.length - faults.unconnected);
 			const connect = async (index: number): Promise<void> => {
 				try {
 					clients.push(await connectOne(message.targets[index] as StunTarget, index));
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
 			};
 			await Promise.all(
 				Array.from({ length: CONCURRENT_HANDSHAKES }, async () => {
-					while (next < message.targets.length) {
+					while (next < reach) {
 						await connect(next++);
 						if ((clients.length + failures.length) % 1_000 === 0) {
 							send({ type: 'progress', done: clients.length + failures.length });
@@ -133,7 +141,7 @@ async function main(): Promise<void> {
 			// One retry, fewer at a time, for handshakes lost to a busy machine.
 			const retry = failures.splice(0);
 			for (let i = 0; i < retry.length; i += 10) await Promise.all(retry.slice(i, i + 10).map(connect));
-			failed = failures.length;
+			failed = failures.length + (message.targets.length - reach);
 			// Consent checks, each client every 2.5 s, spread over 100 slices.
 			let slice = 0;
 			consentTimer = setInterval(() => {
