@@ -58,4 +58,4 @@ export type {
 	WatchState,
 	WorkerLike,
 } from './types.js';
-export { createWatchdog, watchdogFor, watchTransport } from './watchdog.js';
+export { createWatchdog, watchdogFor, watchTransport } from './watch-transport.js';

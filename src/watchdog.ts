@@ -9,6 +9,7 @@ import { Logger } from './logger.js';
 import { defaultUserId, definePolicy } from './policy.js';
 import { SignalingRegistry } from './signaling/registry.js';
 import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
+import { SnapshotCounters } from './snapshot/counters.js';
 import type {
 	CloseInfo,
 	IceRestartEvent,
@@ -28,7 +29,6 @@ import { userKey } from './user-key.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
 import { assertWatchOptions } from './watch/options.js';
 import { assertWebRtcTransport } from './watch/shape.js';
-import { SummaryWindow } from './watch/summary.js';
 import { TransportWatchImpl } from './watch/transport-watch.js';
 
 const logger = new Logger('Watchdog');
@@ -47,8 +47,6 @@ class WatchdogObserver extends SafeEmitter<WatchdogObserverEvents> {
 /** Which transport is watched by which watch, across all watchdogs (one watch per transport). */
 const watchesByTransport = new WeakMap<object, TransportWatchImpl<WatchableTransport<unknown>>>();
 
-type ActiveState = keyof WatchdogSnapshot['transports'];
-
 export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData>, WatchHost {
 	readonly policy: WatchdogPolicy<TransportAppData>;
 	readonly clock: Clock;
@@ -62,13 +60,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	readonly #restartGate: RestartGate;
 	readonly #pendingCap: PendingCap;
 
-	// snapshot counters
-	readonly #byState: Record<ActiveState, number> = { connecting: 0, connected: 0, disconnected: 0, restarting: 0 };
-	readonly #closes: Partial<Record<CloseInfo['reason'], number>> = {};
-	#restartsGranted = 0;
-	readonly #restartsDenied: Partial<Record<string, number>> = {};
-	readonly #timeToConnect = new SummaryWindow({ now: () => this.clock.now() });
-	readonly #detection = new SummaryWindow({ now: () => this.clock.now() });
+	readonly #counters = new SnapshotCounters(() => this.clock.now());
 
 	constructor(policy: WatchdogPolicy<TransportAppData>, options: WatchdogInternalOptions = {}) {
 		this.policy = policy;
@@ -118,7 +110,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			}
 			set.add(watch);
 		}
-		this.#byState.connecting += 1;
+		this.#counters.watched();
 		logger.debug('watch() [transportId:%s, userId:%s]', watch.transportId, userId);
 		this.observer.emit('watch', { transportId: watch.transportId, userId });
 		watch.start();
@@ -161,16 +153,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	snapshot(): WatchdogSnapshot {
-		const liveness = this.#liveness.stats();
-		return {
-			transports: { ...this.#byState },
-			closes: { ...this.#closes },
-			restarts: { granted: this.#restartsGranted, denied: { ...this.#restartsDenied } },
-			timeToConnectMs: this.#timeToConnect.summary(),
-			detectionMs: this.#detection.summary(),
-			liveness,
-			users: this.#byUser.size,
-		};
+		return this.#counters.snapshot(this.#liveness.stats(), this.#byUser.size);
 	}
 
 	stop(): void {
@@ -190,22 +173,20 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void {
-		if (from in this.#byState) this.#byState[from as ActiveState] -= 1;
-		if (to in this.#byState) this.#byState[to as ActiveState] += 1;
+		this.#counters.stateChanged(from, to);
 		if (to === 'connected') this.#liveness.track(watch);
 		else if (from === 'connected') this.#liveness.untrack(watch);
 		this.observer.emit('statechange', { transportId: watch.transportId, from, to });
 	}
 
 	connected(watch: WatchHandleInternal, timeToConnectMs: number): void {
-		this.#timeToConnect.add(timeToConnectMs);
+		this.#counters.connected(timeToConnectMs);
 		this.#pendingCap.release(watch.transportId);
 		this.observer.emit('connect', { transportId: watch.transportId, timeToConnectMs });
 	}
 
 	restartDecided(watch: WatchHandleInternal, event: IceRestartEvent): void {
-		if (event.outcome === 'granted') this.#restartsGranted += 1;
-		else this.#restartsDenied[event.reason] = (this.#restartsDenied[event.reason] ?? 0) + 1;
+		this.#counters.restartDecided(event);
 		this.observer.emit('icerestart', { transportId: watch.transportId, userId: watch.userId, ...event });
 	}
 
@@ -223,8 +204,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			if (set?.size === 0) this.#byUser.delete(watch.userId);
 		}
 		if (info.reason !== 'stopped') {
-			this.#closes[info.reason] = (this.#closes[info.reason] ?? 0) + 1;
-			if (info.detectionMs !== null) this.#detection.add(info.detectionMs);
+			this.#counters.closed(info);
 			this.observer.emit('close', info);
 		}
 	}
@@ -263,66 +243,13 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 }
 
-/** One watchdog per policy object, so `watchTransport(t, policy)` shares per-user state. */
-const watchdogsByPolicy = new WeakMap<object, WatchdogImpl<unknown>>();
-
 /**
- * Creates a watchdog: the registry that shares per-user state (restart limits, pending counts,
- * signaling sessions) across the transports it watches.
+ * The internal factory: tests pass a clock. The public `createWatchdog(policy)` (watch-transport.ts)
+ * takes no such option.
  */
 export function createWatchdog<TransportAppData = Record<string, unknown>>(
 	policy: WatchdogPolicy<TransportAppData> | WatchdogPolicyOptions<TransportAppData> = {},
 	options: WatchdogInternalOptions = {},
 ): Watchdog<TransportAppData> {
 	return new WatchdogImpl(definePolicy(policy), options);
-}
-
-/** What `watchTransport(transport)` uses without a policy: one shared default watchdog. */
-const NO_POLICY: WatchdogPolicyOptions<unknown> = Object.freeze({});
-
-/**
- * Watches a mediasoup WebRtcTransport: a first-connect deadline, departure detection and gated
- * ICE restarts, each close with a reason. Transports watched with the same policy object share
- * per-user state (calls without a policy share one default).
- */
-export function watchTransport<Transport extends WatchableTransport<unknown>>(
-	transport: Transport,
-	policy?: WatchdogPolicyOptions<Transport['appData']>,
-	options?: WatchOptions,
-): TransportWatch<Transport>;
-export function watchTransport<Transport extends WatchableTransport<unknown>>(
-	transport: Transport,
-	// biome-ignore lint/suspicious/noExplicitAny: a policy for any appData type may watch this transport
-	policy: WatchdogPolicy<any>,
-	options?: WatchOptions,
-): TransportWatch<Transport>;
-export function watchTransport<Transport extends WatchableTransport<unknown>>(
-	transport: Transport,
-	// Two overloads, not one union: a union of the two `userId` signatures would leave an inline
-	// `userId: (transport) => …` without a contextual type (implicit any).
-	// biome-ignore lint/suspicious/noExplicitAny: see the overloads
-	policy: WatchdogPolicy<any> | WatchdogPolicyOptions<Transport['appData']> = NO_POLICY,
-	options?: WatchOptions,
-): TransportWatch<Transport> {
-	if (typeof policy !== 'object' || policy === null) {
-		throw new TypeError(`\`policy\` must be an object, got ${policy === null ? 'null' : typeof policy}`);
-	}
-	let watchdog = watchdogsByPolicy.get(policy);
-	if (!watchdog) {
-		watchdog = new WatchdogImpl<unknown>(definePolicy(policy as WatchdogPolicyOptions<unknown>));
-		watchdogsByPolicy.set(policy, watchdog);
-	}
-	return watchdog.watch(transport as WatchableTransport<unknown>, options) as unknown as TransportWatch<Transport>;
-}
-
-/** The watchdog `watchTransport()` uses for a policy object (to reach `closeUser()`, `snapshot()`…). */
-export function watchdogFor<TransportAppData>(
-	policy: WatchdogPolicy<TransportAppData> | WatchdogPolicyOptions<TransportAppData>,
-): Watchdog<TransportAppData> {
-	let watchdog = watchdogsByPolicy.get(policy);
-	if (!watchdog) {
-		watchdog = new WatchdogImpl<unknown>(definePolicy(policy as WatchdogPolicyOptions<unknown>));
-		watchdogsByPolicy.set(policy, watchdog);
-	}
-	return watchdog as unknown as Watchdog<TransportAppData>;
 }

@@ -27,11 +27,11 @@ export class MemoryStore implements WatchdogStore {
 	}
 
 	async consumeRestart(userId: string, limit: PerUserLimit): Promise<ConsumeResult> {
-		return this.consumeRestartSync(userId, limit);
+		return this.#consume(userId, limit);
 	}
 
 	/** Synchronous core of `consumeRestart`, exact under concurrent callers. */
-	consumeRestartSync(userId: string, { limit, windowMs }: PerUserLimit): ConsumeResult {
+	#consume(userId: string, { limit, windowMs }: PerUserLimit): ConsumeResult {
 		const now = this.#clock.now();
 		this.#sweepWindows(now, windowMs);
 		let window = this.#windows.get(userId);

@@ -1,5 +1,5 @@
+import { MAX_TIMER_MS } from '../clock.js';
 import { Logger } from '../logger.js';
-import { MAX_TIMER_MS } from '../policy.js';
 import type { WatchdogPolicy, WatchdogStore } from '../types.js';
 import { userKey } from '../user-key.js';
 import type { WatchHandleInternal } from '../watch/host.js';
@@ -67,11 +67,6 @@ export class PendingCap {
 
 	get #max(): number {
 		return this.#policy.maxPendingPerUser;
-	}
-
-	/** Transports of this watchdog holding a slot now. */
-	get size(): number {
-		return this.#holders.size;
 	}
 
 	/**

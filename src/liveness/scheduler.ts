@@ -2,8 +2,8 @@
 // spread evenly over time and within a budget of worker requests per second, and closes with
 // `inactive` those the judge finds silent. docs/liveness.md explains the rules and the numbers.
 import type { Clock, TimerHandle } from '../clock.js';
+import { MAX_TIMER_MS } from '../clock.js';
 import { Logger } from '../logger.js';
-import { MAX_TIMER_MS } from '../policy.js';
 import type { WatchableTransport, WatchdogPolicy, WatchdogSnapshot } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
 import { CADENCE_FACTOR, carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';

@@ -87,11 +87,6 @@ export class SignalingRegistry implements BindingOwner {
 		this.#verdicts.clear();
 	}
 
-	/** Bindings that are active or in grace, for tests and diagnostics. */
-	get size(): number {
-		return this.#current.size;
-	}
-
 	/* ---------------------------------------------------------------- BindingOwner */
 
 	settle(binding: SessionBindingImpl, reason: SignalingReason, detail: string, detectionMs: number): void {

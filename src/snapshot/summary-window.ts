@@ -1,26 +1,19 @@
 import type { Summary } from '../types.js';
 
-/** Options of a `SummaryWindow`. */
-export interface SummaryWindowOptions {
-	/** How many recent samples the percentiles are taken over. @default 1_024 */
-	readonly capacity?: number;
-	/** Samples older than this many milliseconds leave the window. `Infinity` keeps them. @default 600_000 */
-	readonly maxAgeMs?: number;
-	/** Monotonic milliseconds (the watchdog's clock). @default performance.now */
-	readonly now?: () => number;
-}
+/** How many recent samples the percentiles are taken over. */
+const CAPACITY = 1_024;
+/** Samples older than this many milliseconds leave the window. */
+const MAX_AGE_MS = 600_000;
 
 const EMPTY_WINDOW = { min: null, mean: null, p50: null, p95: null, max: null } as const;
 
 /**
  * Totals since creation (`count`, `sum`) plus min / mean / p50 / p95 / max over a bounded
- * window of recent samples: the last `capacity` samples, none older than `maxAgeMs` (like a
+ * window of recent samples: the last 1 024 samples, none older than 10 minutes (like a
  * Prometheus summary). Adding is O(1); a summary sorts the window once and is cached until the
  * window changes, so calling `summary()` every second costs nothing while nothing happens.
  */
 export class SummaryWindow {
-	readonly #capacity: number;
-	readonly #maxAgeMs: number;
 	readonly #now: () => number;
 	/** Ring buffer of samples and the times they were added, oldest at `#head`. */
 	readonly #values: Float64Array;
@@ -31,30 +24,21 @@ export class SummaryWindow {
 	#sum = 0;
 	#cached: Summary | undefined;
 
-	constructor(options: SummaryWindowOptions = {}) {
-		const capacity = options.capacity ?? 1_024;
-		if (!Number.isInteger(capacity) || capacity < 1) {
-			throw new RangeError(`\`capacity\` must be a positive integer, got ${String(capacity)} (${typeof capacity})`);
-		}
-		const maxAgeMs = options.maxAgeMs ?? 600_000;
-		if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs <= 0) {
-			throw new RangeError(`\`maxAgeMs\` must be a positive number, got ${String(maxAgeMs)} (${typeof maxAgeMs})`);
-		}
-		this.#capacity = capacity;
-		this.#maxAgeMs = maxAgeMs;
-		this.#now = options.now ?? (() => globalThis.performance.now());
-		this.#values = new Float64Array(capacity);
-		this.#times = new Float64Array(capacity);
+	/** @param now - monotonic milliseconds (the watchdog's clock). */
+	constructor(now: () => number) {
+		this.#now = now;
+		this.#values = new Float64Array(CAPACITY);
+		this.#times = new Float64Array(CAPACITY);
 	}
 
 	add(value: number): void {
 		this.#count += 1;
 		this.#sum += value;
-		const at = (this.#head + this.#size) % this.#capacity;
+		const at = (this.#head + this.#size) % CAPACITY;
 		this.#values[at] = value;
 		this.#times[at] = this.#now();
-		if (this.#size < this.#capacity) this.#size += 1;
-		else this.#head = (this.#head + 1) % this.#capacity;
+		if (this.#size < CAPACITY) this.#size += 1;
+		else this.#head = (this.#head + 1) % CAPACITY;
 		this.#cached = undefined;
 	}
 
@@ -66,10 +50,10 @@ export class SummaryWindow {
 	}
 
 	#expire(): void {
-		if (this.#maxAgeMs === Number.POSITIVE_INFINITY || this.#size === 0) return;
-		const oldest = this.#now() - this.#maxAgeMs;
+		if (this.#size === 0) return;
+		const oldest = this.#now() - MAX_AGE_MS;
 		while (this.#size > 0 && (this.#times[this.#head] ?? 0) < oldest) {
-			this.#head = (this.#head + 1) % this.#capacity;
+			this.#head = (this.#head + 1) % CAPACITY;
 			this.#size -= 1;
 			this.#cached = undefined;
 		}
@@ -81,7 +65,7 @@ export class SummaryWindow {
 		const sorted = new Float64Array(n);
 		let windowSum = 0;
 		for (let i = 0; i < n; i++) {
-			const value = this.#values[(this.#head + i) % this.#capacity] ?? 0;
+			const value = this.#values[(this.#head + i) % CAPACITY] ?? 0;
 			sorted[i] = value;
 			windowSum += value;
 		}

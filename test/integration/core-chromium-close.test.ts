@@ -2,7 +2,8 @@
 // the real mediasoup 3.12 worker, and the watch closes the server transport with `dtls-closed`
 // (clean) within 100 ms, leaving no listener and no timer behind.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { type CloseInfo, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { closeAllChromiumClients, type Direction, launchChromiumClient } from '../helpers/chromium/harness.js';
 import type { WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

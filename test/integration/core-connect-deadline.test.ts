@@ -2,7 +2,8 @@
 // is closed with `connect-timeout` at the deadline, and a transport Chromium connects in time is
 // never closed by it.
 import { describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, watchTransport } from '../../src/index.js';
+import { type CloseInfo, definePolicy, type TransportWatch, watchTransport } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

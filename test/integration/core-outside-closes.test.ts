@@ -2,7 +2,8 @@
 // transport.close(), router.close(), the worker killed with SIGKILL, the WebRtcServer closed.
 // Each is told apart by its reason, and none leaves a listener on the transport or a timer armed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { type CloseInfo, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type CountingClock, countingClock, listenersOn } from '../helpers/watch-probes.js';

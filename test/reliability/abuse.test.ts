@@ -5,12 +5,12 @@
 // mediasoup exactly as often as the per-user limit allows.
 import { describe, expect, it } from 'vitest';
 import {
-	createWatchdog,
 	type IceRestartDeniedError,
 	isIceRestartDeniedError,
 	type TransportWatch,
 	type WatchdogPolicyOptions,
 } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { countingClock, flushJobs, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

@@ -10,7 +10,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
 	type CloseInfo,
-	createWatchdog,
 	isIceRestartDeniedError,
 	isIceRestartFailedError,
 	type TransportWatch,
@@ -20,6 +19,7 @@ import {
 	type WatchdogStore,
 	type WatchState,
 } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import {
 	type FakeDtlsState,
 	type FakeIceState,

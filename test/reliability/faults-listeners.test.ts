@@ -5,7 +5,8 @@
 // reason, in order; `closed` settles; nothing of the watchdog is left on the transport; no timer is
 // left; no unhandled rejection or uncaught exception.
 import { describe, expect, it } from 'vitest';
-import { type CloseInfo, createWatchdog, type TransportWatch, type WatchdogPolicyOptions } from '../../src/index.js';
+import type { CloseInfo, TransportWatch, WatchdogPolicyOptions } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

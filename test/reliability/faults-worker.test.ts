@@ -4,13 +4,8 @@
 // once with the reason that fits, `closed` settles, no timer and no listener of the watchdog is
 // left, and no unhandled rejection or uncaught exception reaches the process.
 import { describe, expect, it } from 'vitest';
-import {
-	createWatchdog,
-	isIceRestartDeniedError,
-	type TransportWatch,
-	type WatchdogPolicyOptions,
-	type WatchOptions,
-} from '../../src/index.js';
+import { isIceRestartDeniedError, type TransportWatch, type WatchdogPolicyOptions, type WatchOptions } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

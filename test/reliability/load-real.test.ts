@@ -4,8 +4,9 @@
 // worker holds no transport, the WebRtcServer no ICE username, the watchdog no timer, listener or
 // per-user state.
 import { describe, expect, it } from 'vitest';
-import { createWatchdog, type TransportWatch } from '../../src/index.js';
+import type { TransportWatch } from '../../src/index.js';
 import type { WatchdogImpl } from '../../src/watchdog.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { countingClock, listenersOn, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';

@@ -5,7 +5,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-	createWatchdog,
 	DEFAULT_POLICY,
 	definePolicy,
 	type WatchdogPolicy,
@@ -14,6 +13,7 @@ import {
 	watchTransport,
 } from '../../src/index.js';
 import { MAX_TIMER_MS } from '../../src/policy.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { checkProperty } from '../helpers/fc-seed.js';
 import { flushJobs, listenerTotal } from '../helpers/leaks.js';

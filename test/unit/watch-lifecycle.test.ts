@@ -8,13 +8,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import {
-	createWatchdog,
 	definePolicy,
 	type TransportWatch,
 	type WatchableTransport,
 	type WatchdogPolicyOptions,
 	watchTransport,
 } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { ManualClock, useFakeTimers } from '../helpers/manual-clock.js';
 import { recordEvents } from '../helpers/watch-events.js';
