@@ -10,7 +10,13 @@
 // 100 ms probe saw.
 import { describe, expect, it } from 'vitest';
 import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
-import { type FirefoxClient, type FirefoxClients, launchFirefoxClients } from '../helpers/firefox/harness.js';
+import { CADENCE_WINDOW_MS, MAX_BOUND_MS } from '../../src/liveness/judge.js';
+import {
+	type FirefoxClient,
+	type FirefoxClientOptions,
+	type FirefoxClients,
+	launchFirefoxClients,
+} from '../helpers/firefox/harness.js';
 import { probeTransport, type TransportProbe, useFirefoxSfu } from '../helpers/firefox/sfu.js';
 import { workerLabel } from '../helpers/mediasoup.js';
 
@@ -18,8 +24,12 @@ const T = DEFAULT_POLICY.inactivityTimeoutMs;
 const P = DEFAULT_POLICY.liveness.pollIntervalMs;
 /** Timer lateness and a getStats() round trip on a shared 2-core machine. */
 const SLACK_MS = 1_000;
+/** Packets the probe sees this long after the freeze began may still be the client's (in flight). */
+const KILL_IN_FLIGHT_MS = 250;
 /** Audio flows this long before the kill. */
 const SENDING_FOR_MS = 12_000;
+/** Idle clients are killed after this long: past the judge's 30 s cadence window. */
+const IDLE_BEFORE_KILL_MS = CADENCE_WINDOW_MS + 6_000;
 
 const sfu = useFirefoxSfu(); // the default policy
 
@@ -35,13 +45,14 @@ interface Watched {
 async function openWatched(
 	firefox: FirefoxClients,
 	name: string,
-	options: { send: boolean; onServer: boolean; consume?: FirefoxClient['producers'] },
+	options: Omit<FirefoxClientOptions, 'address' | 'webRtcServer' | 'onTransport'> & { onServer: boolean },
 ): Promise<Watched> {
 	let watched: Omit<Watched, 'client'> | undefined;
+	const { onServer, ...clientOptions } = options;
 	const client = await firefox.open(sfu.router, {
+		...clientOptions,
 		address: sfu.netns.address,
-		...(options.onServer ? { webRtcServer: sfu.webRtcServer } : {}),
-		...(options.send ? { direction: 'send', audio: {} } : { direction: 'recv', consume: options.consume ?? [] }),
+		...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
 		onTransport: (transport) => {
 			const watch = sfu.watchdog.watch(transport, { worker: sfu.worker, userId: name });
 			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
@@ -52,6 +63,48 @@ async function openWatched(
 	});
 	if (!watched) throw new Error('onTransport was not called');
 	return { ...watched, client };
+}
+
+/**
+ * SIGKILLs every process of `firefox` (frozen first), waits for every watched transport to close
+ * and returns, per transport, the close and the times measured from the test's own probe.
+ */
+async function killAndReport(firefox: FirefoxClients, watched: Watched[], tag: string) {
+	const killedAt = performance.now();
+	await firefox.kill();
+	const killTookMs = performance.now() - killedAt;
+	const closes = await Promise.all(watched.map((w) => w.closing));
+	const report = watched.map((w, i) => {
+		const { at, info } = closes[i] as { at: number; info: CloseInfo };
+		// In-flight packets may still arrive just after the freeze; nothing later is the client's.
+		const lastPacketAt = w.probe.lastSignAt(killedAt + KILL_IN_FLIGHT_MS);
+		w.probe.stop(killedAt);
+		return {
+			case: w.name,
+			reason: info.reason,
+			closedByWatchdog: info.closedByWatchdog,
+			detail: info.detail,
+			boundMs: boundOf(info.detail),
+			detectionMs: info.detectionMs,
+			fromLastPacketMs: Math.round(at - lastPacketAt),
+			fromKillMs: Math.round(at - killedAt),
+			lastPacketBeforeKillMs: Math.round(killedAt - lastPacketAt),
+		};
+	});
+	for (const line of report) console.log(`[${tag}] ${workerLabel} ${JSON.stringify(line)}`);
+	console.log(`[${tag}] ${workerLabel} kill took ${Math.round(killTookMs)} ms`);
+	expect(Object.fromEntries(report.map((r) => [r.case, [r.reason, r.closedByWatchdog]]))).toEqual(
+		Object.fromEntries(watched.map((w) => [w.name, ['inactive', true]])),
+	);
+	for (const r of report) {
+		// The watchdog's own account agrees with the test's probe: its last sign of life is the
+		// first poll after the last packet (up to P later), and it closes at the first poll past
+		// the bound (up to P more).
+		expect(r.boundMs, `${r.case}: ${r.detail}`).toBeDefined();
+		expect(r.fromLastPacketMs, r.case).toBeLessThanOrEqual((r.boundMs ?? 0) + 2 * P + SLACK_MS);
+		expect(r.fromLastPacketMs, r.case).toBeGreaterThanOrEqual((r.boundMs ?? 0) - SLACK_MS);
+	}
+	return report;
 }
 
 /** The bound in an `inactive` close's detail (`… (bound 8000 ms, polled every 2000 ms)`). */
@@ -66,11 +119,11 @@ describe(`Firefox ESR users who leave (${workerLabel})`, () => {
 		const watched: Watched[] = [];
 		for (const onServer of [false, true]) {
 			const where = onServer ? 'WebRtcServer' : 'own port';
-			const sender = await openWatched(firefox, `send audio (${where})`, { send: true, onServer });
+			const sender = await openWatched(firefox, `send audio (${where})`, { direction: 'send', audio: {}, onServer });
 			watched.push(sender);
 			await sender.client.waitForConnected();
 			const receiver = await openWatched(firefox, `recv audio (${where})`, {
-				send: false,
+				direction: 'recv',
 				onServer,
 				consume: sender.client.producers,
 			});
@@ -85,49 +138,58 @@ describe(`Firefox ESR users who leave (${workerLabel})`, () => {
 			expect(w.watch.state, w.name).toBe('connected');
 		}
 
-		const killedAt = performance.now();
-		await firefox.kill();
-		const killTookMs = performance.now() - killedAt;
-		const closes = await Promise.all(watched.map((w) => w.closing));
-		const report = watched.map((w, i) => {
-			const { at, info } = closes[i] as { at: number; info: CloseInfo };
-			const lastPacketAt = w.probe.lastGrowthAt();
-			w.probe.stop(killedAt);
-			return {
-				case: w.name,
-				reason: info.reason,
-				closedByWatchdog: info.closedByWatchdog,
-				detail: info.detail,
-				boundMs: boundOf(info.detail),
-				detectionMs: info.detectionMs,
-				fromLastPacketMs: Math.round(at - lastPacketAt),
-				fromKillMs: Math.round(at - killedAt),
-				lastPacketBeforeKillMs: Math.round(killedAt - lastPacketAt),
-			};
-		});
-		for (const line of report) console.log(`[firefox-vanish] ${workerLabel} ${JSON.stringify(line)}`);
-		console.log(`[firefox-vanish] ${workerLabel} kill took ${Math.round(killTookMs)} ms`);
-
-		expect(Object.fromEntries(report.map((r) => [r.case, [r.reason, r.closedByWatchdog]]))).toEqual(
-			Object.fromEntries(watched.map((w) => [w.name, ['inactive', true]])),
-		);
-		for (const r of report) {
-			// The watchdog's own account agrees with the test's probe: its last sign of life is the
-			// first poll after the last packet (up to P later), and it closes at the first poll past
-			// the bound (up to P more).
-			expect(r.boundMs, `${r.case}: ${r.detail}`).toBeDefined();
-			expect(r.fromLastPacketMs, r.case).toBeLessThanOrEqual((r.boundMs ?? 0) + 2 * P + SLACK_MS);
-			expect(r.fromLastPacketMs, r.case).toBeGreaterThanOrEqual((r.boundMs ?? 0) - SLACK_MS);
-		}
+		const report = await killAndReport(firefox, watched, 'firefox-vanish');
 		// A client that was sending audio is judged at the policy's timeout.
 		for (const r of report.filter((x) => x.case.startsWith('send'))) expect(r.boundMs, r.case).toBe(T);
 	}, 120_000);
+
+	it('closes every transport of a SIGKILLed idle Firefox (DataChannel-only, a silent producer consumed, a microphone muted with zeroRtpOnPause) `inactive` at the bound it learned from the idle client', async () => {
+		const silentTransport = await sfu.router.createDirectTransport();
+		const silent = await silentTransport.produce({
+			kind: 'audio',
+			rtpParameters: {
+				codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48_000, channels: 2 }],
+				encodings: [{ ssrc: 22_222_222 }],
+			},
+		});
+		const firefox = await launchFirefoxClients();
+		const watched: Watched[] = [];
+		for (const onServer of [false, true]) {
+			const where = onServer ? 'WebRtcServer' : 'own port';
+			watched.push(await openWatched(firefox, `data idle (${where})`, { direction: 'send', data: true, onServer }));
+			watched.push(
+				await openWatched(firefox, `recv, silent producer (${where})`, { direction: 'recv', consume: [silent], onServer }),
+			);
+			watched.push(
+				await openWatched(firefox, `mic muted (${where})`, { direction: 'send', audio: { zeroRtpOnPause: true }, onServer }),
+			);
+		}
+		await Promise.all(watched.map((w) => w.client.waitForConnected()));
+		for (const w of watched.filter((x) => x.name.startsWith('mic muted'))) {
+			const producer = w.client.producers[0];
+			if (!producer) throw new Error(`${w.name}: no producer`);
+			await new Promise((resolve) => setTimeout(resolve, 1_000));
+			await w.client.pauseProducerInPage(producer.id);
+		}
+		// Idle past the judge's cadence window, so each bound is the one learned from the client.
+		await new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_KILL_MS));
+		for (const w of watched) expect(w.watch.state, w.name).toBe('connected');
+
+		const report = await killAndReport(firefox, watched, 'firefox-vanish-idle');
+		// Learned from Firefox's own cadence (consent every ~5 s, RTCP), never the 60 s of a client
+		// whose cadence is unknown.
+		for (const r of report) expect(r.boundMs, `${r.case}: ${r.detail}`).toBeLessThan(MAX_BOUND_MS);
+	}, 150_000);
 
 	it('closes a transport that Firefox closes cleanly (mediasoup-client transport.close(): DTLS close_notify) `dtls-closed` within a few hundred ms', async () => {
 		const firefox = await launchFirefoxClients();
 		const watched: Watched[] = [];
 		for (const onServer of [false, true]) {
-			const w = await openWatched(firefox, `send audio (${onServer ? 'WebRtcServer' : 'own port'})`, { send: true, onServer });
+			const w = await openWatched(firefox, `send audio (${onServer ? 'WebRtcServer' : 'own port'})`, {
+				direction: 'send',
+				audio: {},
+				onServer,
+			});
 			await w.client.waitForConnected();
 			watched.push(w);
 		}

@@ -101,8 +101,12 @@ export interface ProbeReport {
 }
 
 export interface TransportProbe {
-	/** performance.now() when bytesReceived was last seen growing. */
-	lastGrowthAt(): number;
+	/**
+	 * The last sign of life at or before `before`: bytesReceived growing, or, on a transport that
+	 * never carried RTP, the worker's replies growing (on a WebRtcServer consent requests are not
+	 * counted in bytesReceived, but their responses are in bytesSent).
+	 */
+	lastSignAt(before: number): number;
 	/** Stops probing and reports from `from` (performance.now()) to now or the last sample. */
 	stop(from: number): ProbeReport;
 }
@@ -116,8 +120,9 @@ export function probeTransport(transport: WebRtcTransport, everyMs = 250): Trans
 	const replies: number[] = [];
 	let lastIn: number | undefined;
 	let lastReply: number | undefined;
-	let lastGrowthAt = performance.now();
+	const startedAt = performance.now();
 	let stopped = false;
+	let carriedRtp = false;
 	const judge = new TransportJudge(DEFAULT_POLICY.inactivityTimeoutMs, performance.now(), transport.sctpParameters !== undefined);
 	let nextJudgeAt = performance.now();
 	let busy = false;
@@ -133,9 +138,9 @@ export function probeTransport(transport: WebRtcTransport, everyMs = 250): Trans
 			const reply = first.bytesSent - (first.rtpBytesSent ?? 0) - (first.rtxBytesSent ?? 0) - (first.probationBytesSent ?? 0);
 			if (lastIn !== undefined && first.bytesReceived !== lastIn) {
 				inbound.push(sentAt);
-				lastGrowthAt = sentAt;
 			}
 			if (lastReply !== undefined && reply !== lastReply) replies.push(sentAt);
+			if ((first.rtpBytesReceived ?? 0) + (first.rtpBytesSent ?? 0) > 0) carriedRtp = true;
 			lastIn = first.bytesReceived;
 			lastReply = reply;
 			if (sentAt >= nextJudgeAt) {
@@ -154,7 +159,10 @@ export function probeTransport(transport: WebRtcTransport, everyMs = 250): Trans
 	const timer = setInterval(() => void tick(), everyMs);
 	void tick();
 	return {
-		lastGrowthAt: () => lastGrowthAt,
+		lastSignAt(before) {
+			const signs = [...inbound, ...(carriedRtp ? [] : replies)].filter((t) => t <= before);
+			return Math.max(startedAt, ...signs);
+		},
 		stop(from) {
 			if (!stopped) clearInterval(timer);
 			stopped = true;
