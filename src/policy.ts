@@ -1,3 +1,5 @@
+import { closest, describeValue as describe, duration, number } from './checks.js';
+import { MAX_TIMER_MS } from './clock.js';
 import type {
 	PerUserLimit,
 	StoreErrorAction,
@@ -6,9 +8,6 @@ import type {
 	WatchdogPolicyOptions,
 	WatchdogStore,
 } from './types.js';
-
-/** The largest delay a Node timer accepts (2^31 - 1 ms). */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /** The user id a transport carries by default: `appData.userId` when it is a string or a number. */
 export function defaultUserId(transport: WatchableTransport<unknown>): string | number | undefined {
@@ -122,18 +121,6 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 
 type Bag = Record<string, unknown>;
 
-function describe(value: unknown): string {
-	let shown: string;
-	if (typeof value === 'string') shown = JSON.stringify(value);
-	else if (typeof value === 'function') shown = `[function ${value.name || 'anonymous'}]`;
-	else if (typeof value === 'bigint') shown = `${value}n`;
-	else if (Array.isArray(value)) shown = '[array]';
-	else if (typeof value === 'object' && value !== null) shown = '[object]';
-	else shown = String(value);
-	const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-	return `${shown} (${type})`;
-}
-
 function plainObject(value: unknown, name: string): Bag {
 	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
 		throw new TypeError(`\`${name}\` must be an object, got ${describe(value)}`);
@@ -157,56 +144,6 @@ function checkKeys(bag: Bag, path: string): void {
 		const hint = suggestion ? `; did you mean \`${path ? `${path}.` : ''}${suggestion}\`?` : '';
 		throw new TypeError(`unknown option \`${name}\` set to ${describe(bag[key])}${hint} (valid: ${known.join(', ')})`);
 	}
-}
-
-/** The known key nearest to `key` by edit distance (case-insensitive), if it is plausibly a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
-	let best: string | undefined;
-	let bestDistance = Number.POSITIVE_INFINITY;
-	for (const candidate of known) {
-		const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-		if (distance < bestDistance) {
-			best = candidate;
-			bestDistance = distance;
-		}
-	}
-	return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-	let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-	for (let i = 1; i <= a.length; i++) {
-		const current = [i];
-		for (let j = 1; j <= b.length; j++) {
-			const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-			current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-		}
-		previous = current;
-	}
-	return previous[b.length] ?? 0;
-}
-
-function number(value: unknown, name: string): number {
-	if (typeof value !== 'number') throw new TypeError(`\`${name}\` must be a number, got ${describe(value)}`);
-	if (Number.isNaN(value)) throw new RangeError(`\`${name}\` must not be NaN, got ${describe(value)}`);
-	return value;
-}
-
-/** A duration in ms: 0 … 2^31-1, or Infinity (off) unless `finite`. */
-function duration(
-	value: unknown,
-	name: string,
-	fallback: number,
-	{ min = 0, finite = false }: { min?: number; finite?: boolean } = {},
-): number {
-	if (value === undefined) return fallback;
-	const ms = number(value, name);
-	if (ms === Number.POSITIVE_INFINITY && !finite) return ms;
-	if (ms < min || ms > MAX_TIMER_MS) {
-		const off = finite ? '' : ms === 0 ? ', or Infinity (not 0) to turn it off' : ', or Infinity to turn it off';
-		throw new RangeError(`\`${name}\` must be between ${min} and ${MAX_TIMER_MS} ms${off}, got ${describe(value)}`);
-	}
-	return ms;
 }
 
 /** A whole count ≥ 0, or Infinity (off). */

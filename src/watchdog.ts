@@ -1,3 +1,4 @@
+import { assertWatchOptions, assertWebRtcTransport } from './checks.js';
 import type { Clock } from './clock.js';
 import { systemClock, Timeouts } from './clock.js';
 import { SafeEmitter } from './emitter.js';
@@ -27,8 +28,6 @@ import type {
 } from './types.js';
 import { userKey } from './user-key.js';
 import type { RestartDecision, WatchHandleInternal, WatchHost } from './watch/host.js';
-import { assertWatchOptions } from './watch/options.js';
-import { assertWebRtcTransport } from './watch/shape.js';
 import { TransportWatchImpl } from './watch/transport-watch.js';
 
 const logger = new Logger('Watchdog');

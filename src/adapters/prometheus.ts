@@ -4,6 +4,7 @@
 
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { describeKind, describeValue } from '../checks.js';
 import { WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
 import { CLOSE_REASONS, type CloseReason, ICE_RESTART_DENIAL_REASONS, type IceRestartDenialReason } from '../reasons.js';
@@ -108,12 +109,12 @@ export function registerPrometheusMetrics(
 	const { registry } = options;
 	if (!isRegistry(registry)) {
 		throw new TypeError(
-			`\`registry\` must be a prom-client Registry (with registerMetric, removeSingleMetric and getSingleMetric), got ${describe(registry)}`,
+			`\`registry\` must be a prom-client Registry (with registerMetric, removeSingleMetric and getSingleMetric), got ${describeKind(registry)}`,
 		);
 	}
 	const prefix = options.prefix ?? DEFAULT_PROMETHEUS_PREFIX;
 	if (typeof prefix !== 'string' || (prefix !== '' && !METRIC_NAME.test(prefix))) {
-		throw new TypeError(`\`prefix\` must match ${METRIC_NAME} (or be empty), got ${describe(prefix)}`);
+		throw new TypeError(`\`prefix\` must match ${METRIC_NAME} (or be empty), got ${describeValue(prefix)}`);
 	}
 	const timeToConnectBuckets = checkBuckets(
 		'buckets.timeToConnectSeconds',
@@ -362,7 +363,7 @@ function toWatchdogList(value: unknown): Array<Watchdog<unknown>> {
 		if (list.length > 0 && list.every(isWatchdog)) return list;
 	}
 	throw new TypeError(
-		`\`watchdogs\` must be a watchdog (createWatchdog() / watchdogFor(policy)) or a non-empty list of them, got ${describe(value)}`,
+		`\`watchdogs\` must be a watchdog (createWatchdog() / watchdogFor(policy)) or a non-empty list of them, got ${describeKind(value)}`,
 	);
 }
 
@@ -384,7 +385,7 @@ function checkBuckets(option: string, buckets: unknown): readonly number[] {
 		buckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > buckets[i - 1]));
 	if (!ok) {
 		throw new TypeError(
-			`\`${option}\` must be a non-empty, strictly increasing list of positive seconds, got ${describe(buckets)}`,
+			`\`${option}\` must be a non-empty, strictly increasing list of positive seconds, got ${describeValue(buckets)}`,
 		);
 	}
 	return buckets as readonly number[];
@@ -400,12 +401,4 @@ function max(snaps: readonly WatchdogSnapshot[], pick: (s: WatchdogSnapshot) => 
 	let worst = 0;
 	for (const s of snaps) worst = Math.max(worst, pick(s));
 	return worst;
-}
-
-function describe(value: unknown): string {
-	if (value === null) return 'null';
-	if (Array.isArray(value)) return `[${value.map(String).join(', ')}] (array)`;
-	if (typeof value !== 'object') return `${String(value)} (${typeof value})`;
-	const name = (value as { constructor?: { name?: string } }).constructor?.name;
-	return name ? `a ${name}` : 'an object';
 }

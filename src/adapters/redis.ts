@@ -4,6 +4,7 @@
 // closes or reconfigures a connection: it only sends commands on the client it is given.
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { describeValue } from '../checks.js';
 import { MAX_TIMER_MS, systemClock, Timeouts } from '../clock.js';
 import { isErrorOf, WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
@@ -160,7 +161,7 @@ class RedisStoreImpl implements RedisStore {
 
 	constructor(options: RedisStoreOptions) {
 		if (typeof options !== 'object' || options === null) {
-			throw new TypeError(`\`options\` must be an object, got ${describe(options)}`);
+			throw new TypeError(`\`options\` must be an object, got ${describeValue(options)}`);
 		}
 		const known = ['client', 'keyPrefix', 'commandTimeoutMs'];
 		for (const key of Object.keys(options)) {
@@ -168,12 +169,14 @@ class RedisStoreImpl implements RedisStore {
 		}
 		const client = checkClient(options.client);
 		const { keyPrefix = DEFAULT_KEY_PREFIX, commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS } = options;
-		if (typeof keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, got ${describe(keyPrefix)}`);
+		if (typeof keyPrefix !== 'string') throw new TypeError(`\`keyPrefix\` must be a string, got ${describeValue(keyPrefix)}`);
 		if (typeof commandTimeoutMs !== 'number') {
-			throw new TypeError(`\`commandTimeoutMs\` must be a number, got ${describe(commandTimeoutMs)}`);
+			throw new TypeError(`\`commandTimeoutMs\` must be a number, got ${describeValue(commandTimeoutMs)}`);
 		}
 		if (!(commandTimeoutMs >= 1 && commandTimeoutMs <= MAX_TIMER_MS)) {
-			throw new RangeError(`\`commandTimeoutMs\` must be between 1 and ${MAX_TIMER_MS} ms, got ${describe(commandTimeoutMs)}`);
+			throw new RangeError(
+				`\`commandTimeoutMs\` must be between 1 and ${MAX_TIMER_MS} ms, got ${describeValue(commandTimeoutMs)}`,
+			);
 		}
 		this.keyPrefix = keyPrefix;
 		this.commandTimeoutMs = commandTimeoutMs;
@@ -192,7 +195,7 @@ class RedisStoreImpl implements RedisStore {
 		if (perUser === false) return;
 		if (!Number.isInteger(perUser.windowMs / 1_000) || perUser.windowMs < 1_000) {
 			throw new RangeError(
-				`\`iceRestart.perUser.windowMs\` must be a whole number of seconds (a multiple of 1000, at least 1000) with the Redis store, whose rate-limiter-flexible windows count whole seconds; got ${describe(perUser.windowMs)}`,
+				`\`iceRestart.perUser.windowMs\` must be a whole number of seconds (a multiple of 1000, at least 1000) with the Redis store, whose rate-limiter-flexible windows count whole seconds; got ${describeValue(perUser.windowMs)}`,
 			);
 		}
 	}
@@ -303,7 +306,7 @@ function checkClient(client: unknown): RedisClient {
 			: methods;
 	if (missing.length > 0 || typeof (client as { status?: unknown }).status !== 'string') {
 		throw new TypeError(
-			`\`client\` must be an ioredis client (new Redis(…) or new Redis.Cluster(…)), got ${describe(client)}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
+			`\`client\` must be an ioredis client (new Redis(…) or new Redis.Cluster(…)), got ${describeValue(client, { className: true })}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
 		);
 	}
 	return client as RedisClient;
@@ -326,15 +329,4 @@ function failureOf(cause: unknown): RedisStoreFailure {
 
 function messageOf(cause: unknown): string {
 	return cause instanceof Error ? cause.message : String(cause);
-}
-
-function describe(value: unknown): string {
-	const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-	const shown =
-		typeof value === 'string'
-			? JSON.stringify(value)
-			: typeof value === 'object' && value !== null
-				? `[${(value as object).constructor?.name ?? 'object'}]`
-				: String(value);
-	return `${shown} (${type})`;
 }

@@ -13,7 +13,7 @@ const logger = new Logger('Liveness');
 /** Shortest time between two ticks; above 50 requests/s several polls share a tick. */
 export const MIN_TICK_MS = 20;
 /** A getStats() or dump() not settled after this long marks its transport as stalled. */
-export const STATS_TIMEOUT_MS = 5_000;
+export const STALLED_AFTER_MS = 5_000;
 
 /** How much of a late timer's delay a tick catches up on, in milliseconds of polls. */
 export const CATCH_UP_MS = 250;
@@ -327,7 +327,7 @@ export class LivenessScheduler {
 				this.#inFlight.delete(transport);
 				continue;
 			}
-			if (entry.stalled || entry.removed || now - entry.pendingSince < STATS_TIMEOUT_MS) continue;
+			if (entry.stalled || entry.removed || now - entry.pendingSince < STALLED_AFTER_MS) continue;
 			entry.stalled = true;
 			logger.warn(
 				'poll() no answer from the worker [transportId:%s, waitedMs:%d]: not polling it again until it answers',

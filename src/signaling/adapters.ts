@@ -1,5 +1,6 @@
 // Recognises a signaling session by its shape and translates its end into clean / abrupt.
 // No import of ws, socket.io or any WebTransport package: apps may load any version, or none.
+import { describeKind } from '../checks.js';
 import type {
 	CloseEventLike,
 	EventTargetWebSocketLike,
@@ -81,17 +82,8 @@ export function adapterFor(session: unknown, userId: string): SessionAdapter {
 		}
 	}
 	throw new TypeError(
-		`bindSession() cannot follow this session [userId:${userId}]: expected a \`ws\` WebSocket (\`on\`/\`off\` and \`readyState\`), a WebSocket with \`addEventListener\` and \`readyState\`, a Socket.IO server socket (\`nsp\`, \`connected\`, \`on\`/\`off\`), a WebTransport session (a \`closed\` promise) or an AbortSignal; got ${describeValue(session)}`,
+		`bindSession() cannot follow this session [userId:${userId}]: expected a \`ws\` WebSocket (\`on\`/\`off\` and \`readyState\`), a WebSocket with \`addEventListener\` and \`readyState\`, a Socket.IO server socket (\`nsp\`, \`connected\`, \`on\`/\`off\`), a WebTransport session (a \`closed\` promise) or an AbortSignal; got ${describeKind(session)}`,
 	);
-}
-
-function describeValue(value: unknown): string {
-	if (value === null) return 'null';
-	if (typeof value === 'function') return `a function ${value.name || '(anonymous)'}`;
-	if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
-	const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-	const keys = Object.keys(value).slice(0, 6).join(', ');
-	return `${typeof name === 'string' && name ? `an instance of ${name}` : 'an object'} with keys {${keys}}`;
 }
 
 function isAbortSignal(value: Bag): value is Bag & AbortSignal {

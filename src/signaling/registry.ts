@@ -1,8 +1,9 @@
 // Per-user signaling sessions of one watchdog: which binding is current for each user, and the
 // verdicts that transports watched after a session ended (late creation) must follow.
+
+import { describeValue, duration } from '../checks.js';
 import type { Clock } from '../clock.js';
 import { Logger } from '../logger.js';
-import { MAX_TIMER_MS } from '../policy.js';
 import { adapterFor } from './adapters.js';
 import { type BindingOwner, type BindingSettings, SessionBindingImpl, type SignalingReason } from './binding.js';
 import type { BindSessionOptions, SessionBinding, SessionEnd } from './types.js';
@@ -121,7 +122,7 @@ export class SignalingRegistry implements BindingOwner {
 
 	#settings(options: BindSessionOptions, userId: string): BindingSettings {
 		if (typeof options !== 'object' || options === null) {
-			throw new TypeError(`bindSession() \`options\` must be an object, got ${describe(options)} [userId:${userId}]`);
+			throw new TypeError(`bindSession() \`options\` must be an object, got ${describeValue(options)} [userId:${userId}]`);
 		}
 		for (const key of Object.keys(options)) {
 			if (!OPTION_KEYS.includes(key)) {
@@ -130,31 +131,12 @@ export class SignalingRegistry implements BindingOwner {
 		}
 		const isClean: unknown = options.isClean;
 		if (isClean !== undefined && typeof isClean !== 'function') {
-			throw new TypeError(`\`isClean\` must be a function, got ${describe(isClean)}`);
+			throw new TypeError(`\`isClean\` must be a function, got ${describeValue(isClean)}`);
 		}
 		return {
-			graceMs: duration(options.graceMs, 'graceMs', this.#host.graceMs, 0),
-			heartbeatMs: duration(options.heartbeatMs, 'heartbeatMs', Number.POSITIVE_INFINITY, 1),
+			graceMs: duration(options.graceMs, 'graceMs', this.#host.graceMs),
+			heartbeatMs: duration(options.heartbeatMs, 'heartbeatMs', Number.POSITIVE_INFINITY, { min: 1 }),
 			isClean: isClean as ((end: SessionEnd) => boolean) | undefined,
 		};
 	}
-}
-
-function describe(value: unknown): string {
-	const type = value === null ? 'null' : typeof value;
-	const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' ? '[object]' : String(value);
-	return `${shown} (${type})`;
-}
-
-/** A duration option in ms: `min` … 2^31-1, or Infinity (off). */
-function duration(value: unknown, name: string, fallback: number, min: number): number {
-	if (value === undefined) return fallback;
-	if (typeof value !== 'number') throw new TypeError(`\`${name}\` must be a number, got ${describe(value)}`);
-	if (value === Number.POSITIVE_INFINITY) return value;
-	if (Number.isNaN(value) || value < min || value > MAX_TIMER_MS) {
-		throw new RangeError(
-			`\`${name}\` must be between ${min} and ${MAX_TIMER_MS} ms, or Infinity to turn it off, got ${describe(value)}`,
-		);
-	}
-	return value;
 }

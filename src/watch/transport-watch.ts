@@ -2,6 +2,7 @@ import { type Deadline, TimerSlot } from '../clock.js';
 import { SafeEmitter } from '../emitter.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
 import { Logger } from '../logger.js';
+import { CLEAN_REASONS } from '../reasons.js';
 import type {
 	CloseInfo,
 	CloseReason,
@@ -14,12 +15,12 @@ import type {
 	WorkerLike,
 } from '../types.js';
 import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
-import { CLEAN_REASONS } from '../reasons.js';
 
 const logger = new Logger('TransportWatch');
 
 const noStats = (): [] => [];
-const STATS_TIMEOUT_MS = 2_000;
+/** How long the restart deadline waits for `getStats()` before it judges without bytes. */
+const RESTART_STATS_TIMEOUT_MS = 2_000;
 /**
  * How long a new ICE-TCP tuple selected during a restart must stand before it counts as the client
  * following the restart. When the client's TCP connections close one by one, mediasoup selects the
@@ -485,7 +486,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	async #bytesReceived(transport: Transport): Promise<number | undefined> {
 		let request: (Promise<ReadonlyArray<{ bytesReceived?: number | undefined }>> & { clear(): void }) | undefined;
 		try {
-			request = this.#host.timeouts.race(transport.getStats(), STATS_TIMEOUT_MS, noStats);
+			request = this.#host.timeouts.race(transport.getStats(), RESTART_STATS_TIMEOUT_MS, noStats);
 			this.#statsRequests ??= new Set();
 			this.#statsRequests.add(request);
 			const stats = await request;

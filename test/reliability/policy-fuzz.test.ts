@@ -4,6 +4,7 @@
 // half-registered watch, never a listener left on the transport.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_TIMER_MS } from '../../src/clock.js';
 import {
 	DEFAULT_POLICY,
 	definePolicy,
@@ -12,7 +13,6 @@ import {
 	type WatchOptions,
 	watchTransport,
 } from '../../src/index.js';
-import { MAX_TIMER_MS } from '../../src/policy.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { checkProperty } from '../helpers/fc-seed.js';

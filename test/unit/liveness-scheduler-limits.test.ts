@@ -3,9 +3,9 @@
 // poll period beyond it takes a few wake-ups, and polls still never come early. definePolicy()
 // refuses a budget whose single request interval no timer can wait.
 import { describe, expect, it } from 'vitest';
-import type { TimerHandle } from '../../src/clock.js';
+import { MAX_TIMER_MS, type TimerHandle } from '../../src/clock.js';
 import type { Watchdog } from '../../src/index.js';
-import { definePolicy, MAX_TIMER_MS } from '../../src/policy.js';
+import { definePolicy } from '../../src/policy.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { ManualClock } from '../helpers/manual-clock.js';

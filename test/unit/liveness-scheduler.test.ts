@@ -7,7 +7,7 @@ import debug from 'debug';
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
-import { MIN_TICK_MS, STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
+import { MIN_TICK_MS, STALLED_AFTER_MS as STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
 import { busiestWindow } from '../helpers/busiest-window.js';
 import { createFakeTransport, FakeInvalidStateError, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';

@@ -1,8 +1,8 @@
 // definePolicy(): defaults in one place, a frozen result, and bad input refused at the call with
 // a message that names the option, the value and its type.
 import { describe, expect, it } from 'vitest';
+import { MAX_TIMER_MS } from '../../src/clock.js';
 import { DEFAULT_POLICY, definePolicy, type WatchdogPolicyOptions, type WatchdogStore } from '../../src/index.js';
-import { MAX_TIMER_MS } from '../../src/policy.js';
 
 /** Calls definePolicy with input the types forbid, as plain JavaScript callers can. */
 const defineUnchecked = (options: unknown) => definePolicy(options as WatchdogPolicyOptions);

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { registerPrometheusMetrics } from '../../src/adapters/prometheus.js';
 import type { Watchdog, WatchdogSnapshot } from '../../src/index.js';
-import { STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
+import { STALLED_AFTER_MS as STATS_TIMEOUT_MS } from '../../src/liveness/scheduler.js';
 import { createFakeTransport, type FakeTransportStat, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';
 import { samples } from '../helpers/prometheus-samples.js';
