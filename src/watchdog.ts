@@ -8,6 +8,7 @@ import { RestartGate } from './gate/restart-gate.js';
 import { LivenessScheduler } from './liveness/scheduler.js';
 import { Logger } from './logger.js';
 import { defaultUserId, definePolicy } from './policy.js';
+import type { IceRestartDenialReason } from './reasons.js';
 import { SignalingRegistry } from './signaling/registry.js';
 import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
 import { SnapshotCounters } from './snapshot/counters.js';
@@ -166,6 +167,10 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	/* ---------------------------------------------------------------- WatchHost */
+
+	precheckRestart(ended: boolean, connectedOnce: boolean): IceRestartDenialReason | undefined {
+		return this.#restartGate.precheck(ended, connectedOnce);
+	}
 
 	decideRestart(userId: string | undefined): Promise<RestartDecision> {
 		return this.#restartGate.decide(userId);

@@ -1,20 +1,20 @@
 import { Logger } from '../logger.js';
+import type { IceRestartDenialReason } from '../reasons.js';
 import type { ConsumeResult, PerUserLimit, WatchdogPolicy, WatchdogStore } from '../types.js';
 import type { RestartDecision } from '../watch/host.js';
 
 const logger = new Logger('RestartGate');
 
 /**
- * The per-user part of the ICE-restart gate: at most `iceRestart.perUser.limit` restarts per
- * `windowMs` for one user, counted in the store shared by every transport of the user (and, with
- * a shared store, by every SFU node).
- *
- * The whole gate runs in this order; the first two checks are the watch's own (synchronous, so a
- * request they refuse never spends the user's allowance), the third is this class:
+ * The ICE-restart gate. It runs in this order:
  *   1. the watch is closed or stopped     → `closed`
  *   2. DTLS never reached `connected`     → `never-connected` (when `requireConnectedOnce`)
  *   3. the user's window is used up       → `rate-limited` with `retryAfterMs`
  *      the store failed                   → `store-unavailable`, or allowed (`onStoreError.restart`)
+ * The first two are `precheck()`, synchronous, so a request they refuse never spends the user's
+ * allowance; the third is `decide()`: at most `iceRestart.perUser.limit` restarts per `windowMs`
+ * for one user, counted in the store shared by every transport of the user (and, with a shared
+ * store, by every SFU node). A watch that ends while the store answers is refused with `closed`.
  */
 export class RestartGate {
 	readonly #policy: WatchdogPolicy<never>;
@@ -25,7 +25,14 @@ export class RestartGate {
 		this.#store = store;
 	}
 
-	/** Spends one restart of `userId`, or says why not. Never rejects. */
+	/** Checks 1 and 2: the reason to refuse, or undefined to go on to `decide()`. */
+	precheck(ended: boolean, connectedOnce: boolean): IceRestartDenialReason | undefined {
+		if (ended) return 'closed';
+		if (this.#policy.iceRestart.requireConnectedOnce && !connectedOnce) return 'never-connected';
+		return undefined;
+	}
+
+	/** Check 3: spends one restart of `userId`, or says why not. Never rejects. */
 	async decide(userId: string | undefined): Promise<RestartDecision> {
 		const limit = this.#policy.iceRestart.perUser;
 		if (limit === false || userId === undefined) {

@@ -24,7 +24,9 @@ export interface WatchHost {
 	readonly clock: Clock;
 	/** p-timeout on `clock`: the connect deadline and the stats reads of a restart. */
 	readonly timeouts: Timeouts;
-	/** The per-user part of the restart gate (the watch itself checks closed / never connected). */
+	/** The restart gate's synchronous checks (closed, never connected): the reason to refuse, if any. */
+	precheckRestart(ended: boolean, connectedOnce: boolean): IceRestartDenialReason | undefined;
+	/** The restart gate's per-user limit, asked once the synchronous checks passed. */
 	decideRestart(userId: string | undefined): Promise<RestartDecision>;
 	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void;
 	connected(watch: WatchHandleInternal, timeToConnectMs: number): void;

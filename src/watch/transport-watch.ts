@@ -15,21 +15,9 @@ import type {
 	WorkerLike,
 } from '../types.js';
 import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
+import { isIceLive, RestartFollowUp, type RestartingWatch } from './restart-follow-up.js';
 
 const logger = new Logger('TransportWatch');
-
-const noStats = (): [] => [];
-/** How long the restart deadline waits for `getStats()` before it judges without bytes. */
-const RESTART_STATS_TIMEOUT_MS = 2_000;
-/**
- * How long a new ICE-TCP tuple selected during a restart must stand before it counts as the client
- * following the restart. When the client's TCP connections close one by one, mediasoup selects the
- * next (closing) tuple, then goes `'disconnected'` when none is left: measured with Chromium over
- * ICE-TCP, both notifications within 1 ms. A UDP tuple counts at once (UDP tuples do not close).
- */
-const TUPLE_FALLBACK_MS = 100;
-
-const isIceLive = (iceState: string): boolean => iceState === 'connected' || iceState === 'completed';
 
 /** Options the watchdog passes when it creates a watch. */
 export interface TransportWatchInit {
@@ -45,7 +33,7 @@ export interface TransportWatchInit {
  */
 export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	extends SafeEmitter<TransportWatchEvents>
-	implements TransportWatch<Transport & WatchableTransport>, WatchHandleInternal
+	implements TransportWatch<Transport & WatchableTransport>, WatchHandleInternal, RestartingWatch
 {
 	readonly transportId: string;
 	readonly userId: string | undefined;
@@ -60,25 +48,15 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#timeToConnectMs: number | null = null;
 	readonly #startedAt: number;
 	#disconnectedAt = 0;
-	#restartStartedAt = 0;
-	#restartBaselineBytes: Promise<number | undefined> | undefined;
-	/** Bumped by each granted restart, so a deadline of an earlier one cannot act on a later one. */
-	#restartGeneration = 0;
-	/** ICE was not live at some point since the restart was granted, so its return is a reconnection. */
-	#iceDownSinceRestart = false;
-	/** When the last new ICE-TCP tuple was selected during the restart, while it waits out TUPLE_FALLBACK_MS. */
-	#tcpTupleAt: number | undefined;
-	#tcpTupleTimer: TimerSlot | undefined;
 	#restartInFlight: Promise<IceParametersLike> | undefined;
-	/** getStats() requests in flight, whose 2 s timeout timers the end of the watch clears (created on first use). */
-	#statsRequests: Set<{ clear(): void }> | undefined;
+	/** Made at the first granted restart: most watches never restart. */
+	#followUp: RestartFollowUp | undefined;
 	/** Set by `routerclose` / `listenserverclose` just before the observer's `close`. */
 	#externalCloseReason: CloseReason | undefined;
 
 	#connectDeadline: Deadline<void> | undefined;
 	/** Created on first arm: most watches never disconnect nor restart. */
 	#graceTimer: TimerSlot | undefined;
-	#reconnectTimer: TimerSlot | undefined;
 
 	/** Created on first access of `closed`; settled with `#closeInfo` when the end is announced. */
 	#closed: Promise<CloseInfo> | undefined;
@@ -278,14 +256,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		logger.debug('icestatechange [transportId:%s, iceState:%s, state:%s]', this.transportId, iceState, this.#state);
 		const live = isIceLive(iceState);
 		if (iceState === 'disconnected') {
-			if (this.#state === 'restarting') {
-				// The new TCP tuple was mediasoup falling back to another closing connection.
-				if (this.#tcpTupleAt !== undefined) {
-					logger.debug('ICE disconnected right after a new TCP tuple: still restarting [transportId:%s]', this.transportId);
-				}
-				this.#clearTcpTuple();
-				this.#iceDownSinceRestart = true;
-			}
+			if (this.#state === 'restarting') this.#followUp?.iceDown();
 			if (this.#state !== 'connected') return; // connecting: the deadline rules; restarting: suspended
 			if (isConsentExpiry(this.#transport)) {
 				// Only mediasoup's own consent check (3.13.20+) drops a UDP tuple: the client sent no
@@ -315,36 +286,11 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 			this.safeEmit('reconnect', { afterMs: this.#host.clock.now() - this.#disconnectedAt, afterRestart: false });
 			return;
 		}
-		// ICE `connected` → `completed` while it never went down is no sign of the restart (Chromium
-		// nominates on its own schedule): only a return from `disconnected` counts here, or ICE
-		// staying live on a new TCP tuple.
-		if (!live || this.#state !== 'restarting') return;
-		if (this.#iceDownSinceRestart) this.#restartFollowed('icestatechange');
-		else if (this.#tcpTupleAt !== undefined) this.#restartFollowed('iceselectedtuplechange', this.#tcpTupleAt);
+		if (live && this.#state === 'restarting') this.#followUp?.iceLive();
 	}
 
 	#onSelectedTupleChange(tuple: unknown): void {
-		if (this.#state !== 'restarting') return;
-		// Chromium follows a restart from new local ports: the server's only sign is a new tuple.
-		const protocol = (tuple as { protocol?: unknown } | undefined)?.protocol;
-		if (protocol !== 'tcp') {
-			this.#restartFollowed('iceselectedtuplechange');
-			return;
-		}
-		// Over TCP it may be mediasoup falling back to another closing connection instead: the
-		// tuple counts once it has stood for TUPLE_FALLBACK_MS with ICE still up. A newer tuple
-		// replaces a waiting one (its wait, and the time `reconnect` reports).
-		const at = this.#host.clock.now();
-		this.#tcpTupleAt = at;
-		this.#tcpTupleTimer ??= new TimerSlot(this.#host.clock);
-		this.#tcpTupleTimer.arm(TUPLE_FALLBACK_MS, () => {
-			if (this.#state === 'restarting') this.#restartFollowed('iceselectedtuplechange', at);
-		});
-	}
-
-	#clearTcpTuple(): void {
-		this.#tcpTupleTimer?.clear();
-		this.#tcpTupleAt = undefined;
+		if (this.#state === 'restarting') this.#followUp?.tupleChanged(tuple);
 	}
 
 	#onTransportClosed(): void {
@@ -355,17 +301,12 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	/* ---------------------------------------------------------------- ICE restart */
 
-	/**
-	 * The gate, in order: closed → never connected once → per-user limit (the host's store). The
-	 * first two are synchronous, so a request they refuse never spends the user's allowance.
-	 */
+	/** The restart gate (its checks and their order: gate/restart-gate.ts), then mediasoup's restartIce(). */
 	async #restartIce(): Promise<IceParametersLike> {
 		const transport = this.#transport;
 		logger.debug('restartIce() [transportId:%s, userId:%s, state:%s]', this.transportId, this.userId, this.#state);
-		if (!transport || this.#isEnded) throw this.#deny('closed', null);
-		if (this.#host.policy.iceRestart.requireConnectedOnce && !this.#connectedOnce) {
-			throw this.#deny('never-connected', null);
-		}
+		const refused = this.#host.precheckRestart(!transport || this.#isEnded, this.#connectedOnce);
+		if (refused !== undefined || !transport) throw this.#deny(refused ?? 'closed', null);
 		logger.debug('restartIce() connected once, asking the per-user limit [transportId:%s]', this.transportId);
 		const decision = await this.#host.decideRestart(this.userId);
 		if (this.#isEnded) throw this.#deny('closed', null);
@@ -403,99 +344,24 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	#enterRestarting(transport: Transport): void {
 		this.#graceTimer?.clear();
-		this.#clearTcpTuple();
-		this.#restartStartedAt = this.#host.clock.now();
-		this.#restartBaselineBytes = this.#bytesReceived(transport);
-		const generation = ++this.#restartGeneration;
-		this.#iceDownSinceRestart = !isIceLive(transport.iceState);
-		const ms = this.#host.policy.iceRestart.reconnectTimeoutMs;
-		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
-		this.#reconnectTimer.arm(ms, () => void this.#onRestartDeadline(ms, generation));
+		this.#followUp ??= new RestartFollowUp(this, this.#host);
+		this.#followUp.start(transport);
 		this.#setState('restarting');
 	}
 
-	/** @param since - when the sign came (a TCP tuple is confirmed TUPLE_FALLBACK_MS after it came). */
-	#restartFollowed(via: string, since = this.#host.clock.now()): void {
-		this.#reconnectTimer?.clear();
-		this.#clearTcpTuple();
-		this.#restartBaselineBytes = undefined;
-		const afterMs = since - this.#restartStartedAt;
-		logger.debug('restart followed [transportId:%s, via:%s, afterMs:%d]', this.transportId, via, afterMs);
+	/* ---------------------------------------------------------------- RestartingWatch */
+
+	restartFollowed(afterMs: number): void {
 		this.#setState('connected');
 		this.safeEmit('reconnect', { afterMs, afterRestart: true });
 	}
 
-	/**
-	 * No sign that the client used the new credentials. mediasoup keeps accepting the old ones, so
-	 * a client that ignored the restart but is still connected and sending is not dead: it goes back
-	 * to `connected`. Anything else is a `restart-timeout`. (A client that follows the restart over
-	 * the same tuple, as werift does, looks the same from the server: alive, no event.)
-	 */
-	async #onRestartDeadline(ms: number, generation: number): Promise<void> {
-		const transport = this.#transport;
-		if (!transport || this.#state !== 'restarting') return;
-		if (this.#tcpTupleAt !== undefined) {
-			this.#awaitTcpTuple(ms, generation);
-			return;
-		}
-		let iceState = transport.iceState;
-		let bytes = '';
-		if (isIceLive(iceState)) {
-			const [before, after] = await Promise.all([this.#restartBaselineBytes, this.#bytesReceived(transport)]);
-			// A newer restart (or the end of the watch, or the client following it) took over while
-			// stats were on their way.
-			if (this.#state !== 'restarting' || generation !== this.#restartGeneration) return;
-			// A new TCP tuple came meanwhile: it decides.
-			if (this.#tcpTupleAt !== undefined) {
-				this.#awaitTcpTuple(ms, generation);
-				return;
-			}
-			bytes = before === undefined || after === undefined ? ', stats unavailable' : `, bytesReceived ${before} → ${after}`;
-			// ICE may have gone down meanwhile: bytes from before that are no sign of life now.
-			iceState = transport.iceState;
-			if (isIceLive(iceState) && before !== undefined && after !== undefined && after > before) {
-				logger.debug(
-					'restart not followed, but the transport is alive on its old credentials [transportId:%s]',
-					this.transportId,
-				);
-				this.#reconnectTimer?.clear();
-				this.#setState('connected');
-				return;
-			}
-		}
-		this.#end('restart-timeout', {
-			closeTransport: true,
-			detail: `ICE did not reconnect within ${ms} ms of the granted restart (iceState:${iceState}${bytes})`,
-			detectionMs: this.#host.clock.now() - this.#restartStartedAt,
-		});
+	restartIgnored(): void {
+		this.#setState('connected');
 	}
 
-	/**
-	 * The restart's deadline came while a new TCP tuple waits out TUPLE_FALLBACK_MS: the verdict
-	 * waits for it. If the tuple stands, the restart was followed (and this timer cleared); if ICE
-	 * goes down first, the deadline's verdict runs when this timer fires.
-	 */
-	#awaitTcpTuple(ms: number, generation: number): void {
-		const leftMs = Math.max(1, (this.#tcpTupleAt ?? 0) + TUPLE_FALLBACK_MS - this.#host.clock.now());
-		logger.debug('restart deadline waits for a new TCP tuple [transportId:%s, leftMs:%d]', this.transportId, leftMs);
-		this.#reconnectTimer ??= new TimerSlot(this.#host.clock);
-		this.#reconnectTimer.arm(leftMs, () => void this.#onRestartDeadline(ms, generation));
-	}
-
-	/** bytesReceived now, or undefined when stats fail or take longer than 2 s. */
-	async #bytesReceived(transport: Transport): Promise<number | undefined> {
-		let request: (Promise<ReadonlyArray<{ bytesReceived?: number | undefined }>> & { clear(): void }) | undefined;
-		try {
-			request = this.#host.timeouts.race(transport.getStats(), RESTART_STATS_TIMEOUT_MS, noStats);
-			this.#statsRequests ??= new Set();
-			this.#statsRequests.add(request);
-			const stats = await request;
-			return stats[0]?.bytesReceived;
-		} catch {
-			return undefined;
-		} finally {
-			if (request) this.#statsRequests?.delete(request);
-		}
+	restartTimedOut(detail: string, detectionMs: number): void {
+		this.#end('restart-timeout', { closeTransport: true, detail, detectionMs });
 	}
 
 	/* ---------------------------------------------------------------- state and the one close path */
@@ -583,11 +449,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		// Release everything first, so closing the transport below cannot re-enter this watch.
 		this.#clearConnectDeadline();
 		this.#graceTimer?.clear();
-		this.#reconnectTimer?.clear();
-		this.#clearTcpTuple();
-		this.#restartBaselineBytes = undefined;
-		if (this.#statsRequests) for (const request of this.#statsRequests) request.clear();
-		this.#statsRequests = undefined;
+		this.#followUp?.clear();
 		if (transport) {
 			transport.observer.off('icestatechange', this.#onIceStateChange);
 			transport.observer.off('dtlsstatechange', this.#onDtlsStateChange);
