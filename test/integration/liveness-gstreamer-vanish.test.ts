@@ -1,8 +1,10 @@
 // A GStreamer webrtcbin client sending audio (audiotestsrc → opusenc → rtpopuspay, a Producer on the
 // server) that goes away, on its own port and on a WebRtcServer, under the default policy: SIGKILL
-// (nothing at all is sent) and a hang-up (pipeline to NULL: an RTCP BYE, no DTLS close_notify, so
-// to the server it is a vanish too). Each transport is closed by the watchdog with `inactive`, and the
-// median time from the ending to the close is at most 10 s for each ending and placement.
+// (nothing at all is sent) and a hang-up (EOS into the pipeline, then NULL 300 ms later: no DTLS
+// close_notify, so to the server it is a vanish too; measured with measure-hangup.ts, webrtcbin 1.22
+// sends no RTCP BYE either, only the encoder's last RTP packet). Each transport is closed by the
+// watchdog with `inactive`, and the median time from the ending to the close is at most 10 s for each
+// ending and placement.
 //
 // On a worker that checks ICE consent itself (mediasoup 3.13.20+) the transports get
 // `iceConsentTimeout: 0`: webrtcbin sends no consent checks, so the worker's default would drop even
@@ -137,6 +139,7 @@ describe(`GStreamer webrtcbin senders that go away (mediasoup ${mediasoup.versio
 				.map(
 					({ sender, info, detectedMs }) =>
 						`${sender.name}: ${info.reason} ${detectedMs} ms after the ending (detectionMs ${info.detectionMs}): ${info.detail}; ` +
+						`RTCP BYEs sent ${sender.client.clientEvents.filter((e) => e.type === 'rtcpbye').length}; ` +
 						`${sender.trace.summary()}`,
 				)
 				.join('\n'),

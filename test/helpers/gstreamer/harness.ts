@@ -2,8 +2,8 @@
 // process (client.py, JSON lines over stdin/stdout), connected to a server-side mediasoup
 // WebRtcTransport without mediasoup-client: webrtcbin offers, the server answers as ICE-Lite with
 // `a=setup:passive` (sdp.ts) and `transport.connect()` gets webrtcbin's fingerprint, role 'client'.
-// The tests can SIGKILL it (a vanished client), hang it up (pipeline to NULL: an RTCP BYE from a
-// sender, no DTLS close_notify) or mute it (RTP stops, RTCP goes on).
+// The tests can SIGKILL it (a vanished client), hang it up (pipeline to NULL: no DTLS close_notify;
+// measured, no RTCP BYE either) or mute it (RTP stops, RTCP goes on).
 //
 //   const client = await startGstreamerClient({ kind: 'data', createTransport: () => … });
 //   ... client.transport is connected (DTLS, SCTP, webrtcbin) when it resolves
@@ -69,10 +69,14 @@ export interface GstreamerClientOptions {
 
 export interface HangupOptions {
 	/**
-	 * Send EOS into the pipeline 300 ms before setting it to NULL (default true): the RTP session of
-	 * a sender then sends an RTCP BYE. false: straight to NULL, which sends nothing at all.
+	 * Send EOS into the pipeline `eosWaitMs` before setting it to NULL (default true), as an app ending
+	 * its stream first: the encoder's last RTP packet goes out. Measured on GStreamer 1.22 (the RTP
+	 * session's on-sending-rtcp, measure-hangup.ts): no RTCP BYE follows, even 3 s after the EOS.
+	 * false: straight to NULL, which sends nothing at all.
 	 */
 	eos?: boolean;
+	/** How long after the EOS the pipeline goes to NULL, in ms (default 300). */
+	eosWaitMs?: number;
 }
 
 /** Milliseconds spent in each start-up step of the attempt that succeeded. */
@@ -104,7 +108,7 @@ export interface GstreamerClient {
 	readonly exited: boolean;
 	/** Stops (true) or resumes RTP at the valve after the encoder; RTCP goes on. */
 	mute(muted: boolean): Promise<RpcMethods['mute']['result']>;
-	/** Pipeline to NULL (the child stays up): no DTLS close_notify; by default EOS first, so a sender's RTCP BYE goes out. */
+	/** Pipeline to NULL (the child stays up), by default 300 ms after an EOS: no DTLS close_notify, and (measured) no RTCP BYE. */
 	hangup(options?: HangupOptions): Promise<void>;
 	state(): Promise<ClientStateSnapshot>;
 	/** SIGKILL: the peer vanishes without a word. */
@@ -428,7 +432,8 @@ class Child implements GstreamerClient {
 	}
 
 	async hangup(options: HangupOptions = {}): Promise<void> {
-		await this.#call('hangup', { eos: options.eos ?? true }, startLimitMs('step'));
+		const eosWaitMs = options.eosWaitMs ?? 300;
+		await this.#call('hangup', { eos: options.eos ?? true, eosWaitMs }, startLimitMs('step') + eosWaitMs);
 	}
 
 	state(): Promise<ClientStateSnapshot> {

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
 	const router = await createTestRouter(worker);
 	const server = await createTestWebRtcServer(worker);
 	try {
-		for (const ending of ['hang-up EOS+NULL', 'hang-up NULL', 'SIGKILL'] as const) {
+		for (const ending of ['hang-up EOS+3s+NULL', 'hang-up EOS+NULL', 'hang-up NULL', 'SIGKILL'] as const) {
 			for (const onServer of [false, true]) {
 				const client = await startGstreamerClient({
 					kind: 'send',
@@ -30,12 +30,14 @@ async function main(): Promise<void> {
 					const s = (await client.transport.getStats())[0];
 					return { all: s?.bytesReceived ?? 0, rtp: s?.rtpBytesReceived ?? 0, at: performance.now() };
 				};
+				console.log(`  before the ending: ${JSON.stringify(await client.state())}`);
 				const before = await read();
 				const endedAt = performance.now();
+				const endedWall = Date.now();
 				if (ending === 'SIGKILL') client.kill();
-				else await client.hangup({ eos: ending === 'hang-up EOS+NULL' });
+				else await client.hangup({ eos: ending !== 'hang-up NULL', eosWaitMs: ending === 'hang-up EOS+3s+NULL' ? 3_000 : 300 });
 				const samples = [before];
-				while (performance.now() - endedAt < 3_000) {
+				while (performance.now() - endedAt < 4_000) {
 					await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
 					samples.push(await read());
 				}
@@ -54,6 +56,10 @@ async function main(): Promise<void> {
 				console.log(
 					`${ending} (${onServer ? 'WebRtcServer' : 'own port'}): after the ending, growths (ms from ending: all/rtp bytes) ` +
 						`${growths.map((g) => `${g.ms}: ${g.all}/${g.rtp}`).join(', ') || 'none'}; non-RTP bytes after the last RTP ${final.all - final.rtp - (rtpEnd.all - rtpEnd.rtp)}`,
+				);
+				const byes = client.clientEvents.filter((e) => e.type === 'rtcpbye');
+				console.log(
+					`  RTCP BYE sent by webrtcbin: ${byes.length === 0 ? 'none' : byes.map((e) => `${e.at - endedWall} ms after the ending, packet types ${e.type === 'rtcpbye' ? e.packetTypes.join('+') : ''}`).join('; ')}`,
 				);
 				const byeLines = client
 					.output()

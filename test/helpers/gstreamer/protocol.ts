@@ -16,7 +16,7 @@ export interface RpcMethods {
 	mute: { params: { muted: boolean }; result: { muted: boolean; rtpPacketsSent: number } };
 	/**
 	 * Pipeline to NULL, the child stays up; no DTLS close_notify. With `eos`, an EOS goes into the
-	 * pipeline `eosWaitMs` (default 300) before the NULL, so a sender's RTP session sends an RTCP BYE.
+	 * pipeline `eosWaitMs` (default 300) before the NULL (measured: still no RTCP BYE is sent).
 	 */
 	hangup: { params: { eos: boolean; eosWaitMs?: number }; result: { ms: number } };
 	state: { params: Record<string, never>; result: ClientStateSnapshot };
@@ -34,6 +34,8 @@ export interface ClientStateSnapshot {
 	muted: boolean | null;
 	/** RTP packets that went past the mute valve. */
 	rtpPacketsSent: number;
+	/** Compound RTCP packets the RTP session sent (its on-sending-rtcp signal). */
+	rtcpCompoundsSent: number;
 	hungUp: boolean;
 }
 
@@ -48,4 +50,6 @@ export type ClientEvent =
 	| { type: 'state'; name: string; state: string; at: number }
 	| { type: 'channelopen' | 'channelclose'; label: string; at: number }
 	| { type: 'padadded'; name: string; at: number }
+	/** The RTP session sent a compound RTCP packet with a BYE (packet types as sent: 200 SR, 201 RR, 202 SDES, 203 BYE). */
+	| { type: 'rtcpbye'; packetTypes: number[]; at: number }
 	| { type: 'warning' | 'fault'; message: string; at: number };
