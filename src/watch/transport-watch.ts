@@ -1,5 +1,4 @@
 import { type Deadline, TimerSlot } from '../clock.js';
-import { SafeEmitter } from '../emitter.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
 import { Logger } from '../logger.js';
 import { CLEAN_REASONS } from '../reasons.js';
@@ -14,6 +13,7 @@ import type {
 	WatchState,
 	WorkerLike,
 } from '../types.js';
+import { DeliveringEmitter } from './delivery.js';
 import type { TerminateOptions, WatchHandleInternal, WatchHost } from './host.js';
 import { isIceLive, RestartFollowUp, type RestartingWatch } from './restart-follow-up.js';
 
@@ -32,7 +32,7 @@ export interface TransportWatchInit {
  * Every path out goes through `#end()`, which records exactly one reason.
  */
 export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
-	extends SafeEmitter<TransportWatchEvents>
+	extends DeliveringEmitter<TransportWatchEvents>
 	implements TransportWatch<Transport & WatchableTransport>, WatchHandleInternal, RestartingWatch
 {
 	readonly transportId: string;
@@ -237,7 +237,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 				this.#timeToConnectMs = timeToConnectMs;
 				this.#clearConnectDeadline();
 				this.#setState('connected');
-				this.#toHost(() => this.#host.connected(this, timeToConnectMs));
+				this.deliver(() => this.#host.connected(this, timeToConnectMs));
 				this.safeEmit('connect', { timeToConnectMs });
 				return;
 			}
@@ -324,7 +324,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		logger.debug('restartIce() granted [transportId:%s, userId:%s]', this.transportId, this.userId);
 		if (this.#connectedOnce) this.#enterRestarting(transport);
 		const event = { outcome: 'granted', iceParameters } as const;
-		this.#toHost(() => this.#host.restartDecided(this, event));
+		this.deliver(() => this.#host.restartDecided(this, event));
 		this.safeEmit('icerestart', event);
 		return iceParameters;
 	}
@@ -332,7 +332,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	#deny(reason: IceRestartDenialReason, retryAfterMs: number | null, cause?: unknown): IceRestartDeniedError {
 		logger.debug('restartIce() denied [transportId:%s, userId:%s, reason:%s]', this.transportId, this.userId, reason);
 		const event = { outcome: 'denied', reason, retryAfterMs } as const;
-		this.#toHost(() => this.#host.restartDecided(this, event));
+		this.deliver(() => this.#host.restartDecided(this, event));
 		// `close` is a handle's last event: a `close` listener calling restartIce() gets the rejection
 		// (and the observer the decision), not one more event.
 		if (!this.#isEnded) this.safeEmit('icerestart', event);
@@ -371,46 +371,12 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		return this.#closeReason !== undefined;
 	}
 
-	/** How deep we are in handing an event to listeners (the handle's or, through the host, the observer's). */
-	#delivering = 0;
-	/** The announcement of an ending decided inside a listener, due on the next microtask. */
-	#pendingAnnounce: (() => void) | undefined;
-
-	/**
-	 * Announces an ending decided inside a listener now rather than on the next microtask (the
-	 * watchdog calls it before it watches the same transport again). No-op otherwise.
-	 */
-	announceEnd(): void {
-		const announce = this.#pendingAnnounce;
-		this.#pendingAnnounce = undefined;
-		announce?.();
-	}
-
-	protected override safeEmit<K extends keyof TransportWatchEvents & string>(event: K, payload: TransportWatchEvents[K]): void {
-		this.#delivering += 1;
-		try {
-			super.safeEmit(event, payload);
-		} finally {
-			this.#delivering -= 1;
-		}
-	}
-
 	/**
 	 * An app listener on this watch threw: the watchdog's observer hears of it too
 	 * (`watchlistenererror`). Called only from inside `safeEmit()`, so already counted as delivering.
 	 */
 	protected override listenerThrew(event: keyof TransportWatchEvents & string, error: unknown): void {
 		this.#host.listenerThrew(this, event, error);
-	}
-
-	/** Calls the host, which emits on the watchdog's observer: counts as delivering an event. */
-	#toHost(call: () => void): void {
-		this.#delivering += 1;
-		try {
-			call();
-		} finally {
-			this.#delivering -= 1;
-		}
 	}
 
 	#setState(to: WatchState): void {
@@ -422,7 +388,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	#announceState(from: WatchState, to: WatchState): void {
 		logger.debug('state [transportId:%s, %s → %s]', this.transportId, from, to);
-		this.#toHost(() => this.#host.stateChanged(this, from, to));
+		this.deliver(() => this.#host.stateChanged(this, from, to));
 		this.safeEmit('statechange', { from, to });
 	}
 
@@ -488,20 +454,15 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#state = to;
 		const announce = (): void => {
 			this.#announceState(from, to);
-			this.#toHost(() => this.#host.ended(this, info));
+			this.deliver(() => this.#host.ended(this, info));
 			if (reason !== 'stopped') this.safeEmit('close', info);
 			this.#closeInfo = info;
 			this.#resolveClosed?.(info);
 			this.#resolveClosed = undefined;
 			this.removeAllListeners();
 		};
-		// Ended from inside a listener (close()/stop()/closeUser() in a `statechange`, `connect`… of
-		// this watch or of the observer): the ending takes effect now, and its events follow the event
-		// being delivered, so every listener sees the events in the order the states changed.
-		if (this.#delivering > 0) {
-			this.#pendingAnnounce = announce;
-			queueMicrotask(() => this.announceEnd());
-		} else announce();
+		// The ending takes effect now; its events follow an event being delivered.
+		this.announceAfterDelivery(announce);
 	}
 }
 
