@@ -67,6 +67,46 @@ export function duration(
 	return ms;
 }
 
+/** A whole count ≥ 0, or Infinity (off). */
+export function count(value: unknown, name: string, fallback: number, min = 0): number {
+	if (value === undefined) return fallback;
+	const n = number(value, name);
+	if (n === Number.POSITIVE_INFINITY) return n;
+	if (!Number.isInteger(n) || n < min) {
+		throw new RangeError(`\`${name}\` must be a whole number ≥ ${min}, or Infinity to turn it off, got ${describeValue(value)}`);
+	}
+	return n;
+}
+
+/** A rate per second, finite, whose interval (1000 / rate ms) a timer can wait: ≥ 1000 / 2^31-1. */
+export function perSecond(value: unknown, name: string, fallback: number): number {
+	if (value === undefined) return fallback;
+	const n = number(value, name);
+	if (!(n > 0) || !Number.isFinite(n)) {
+		throw new RangeError(`\`${name}\` must be a finite number > 0, got ${describeValue(value)}`);
+	}
+	if (1000 / n > MAX_TIMER_MS) {
+		throw new RangeError(
+			`\`${name}\` must be at least 1000 / ${MAX_TIMER_MS} (about 4.66e-7, one request per ${MAX_TIMER_MS} ms, the longest timer), got ${describeValue(value)}`,
+		);
+	}
+	return n;
+}
+
+export function boolean(value: unknown, name: string, fallback: boolean): boolean {
+	if (value === undefined) return fallback;
+	if (typeof value !== 'boolean') throw new TypeError(`\`${name}\` must be a boolean, got ${describeValue(value)}`);
+	return value;
+}
+
+/** An object option (not null, not an array). */
+export function plainObject(value: unknown, name: string): Record<string, unknown> {
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw new TypeError(`\`${name}\` must be an object, got ${describeValue(value)}`);
+	}
+	return value as Record<string, unknown>;
+}
+
 /** The known key nearest to `key` by edit distance (case-insensitive), if it is plausibly a typo. */
 export function closest(key: string, known: readonly string[]): string | undefined {
 	let best: string | undefined;

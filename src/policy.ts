@@ -1,5 +1,4 @@
-import { closest, describeValue as describe, duration, number } from './checks.js';
-import { MAX_TIMER_MS } from './clock.js';
+import { boolean, closest, count, describeValue as describe, duration, perSecond, plainObject } from './checks.js';
 import type {
 	PerUserLimit,
 	StoreErrorAction,
@@ -121,13 +120,6 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 
 type Bag = Record<string, unknown>;
 
-function plainObject(value: unknown, name: string): Bag {
-	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-		throw new TypeError(`\`${name}\` must be an object, got ${describe(value)}`);
-	}
-	return value as Bag;
-}
-
 function optionalObject(value: unknown, name: string): Bag | undefined {
 	if (value === undefined) return undefined;
 	const bag = plainObject(value, name);
@@ -144,38 +136,6 @@ function checkKeys(bag: Bag, path: string): void {
 		const hint = suggestion ? `; did you mean \`${path ? `${path}.` : ''}${suggestion}\`?` : '';
 		throw new TypeError(`unknown option \`${name}\` set to ${describe(bag[key])}${hint} (valid: ${known.join(', ')})`);
 	}
-}
-
-/** A whole count ≥ 0, or Infinity (off). */
-function count(value: unknown, name: string, fallback: number, min = 0): number {
-	if (value === undefined) return fallback;
-	const n = number(value, name);
-	if (n === Number.POSITIVE_INFINITY) return n;
-	if (!Number.isInteger(n) || n < min) {
-		throw new RangeError(`\`${name}\` must be a whole number ≥ ${min}, or Infinity to turn it off, got ${describe(value)}`);
-	}
-	return n;
-}
-
-/** A rate per second, finite, whose interval (1000 / rate ms) a timer can wait: ≥ 1000 / 2^31-1. */
-function perSecond(value: unknown, name: string, fallback: number): number {
-	if (value === undefined) return fallback;
-	const n = number(value, name);
-	if (!(n > 0) || !Number.isFinite(n)) {
-		throw new RangeError(`\`${name}\` must be a finite number > 0, got ${describe(value)}`);
-	}
-	if (1000 / n > MAX_TIMER_MS) {
-		throw new RangeError(
-			`\`${name}\` must be at least 1000 / ${MAX_TIMER_MS} (about 4.66e-7, one request per ${MAX_TIMER_MS} ms, the longest timer), got ${describe(value)}`,
-		);
-	}
-	return n;
-}
-
-function boolean(value: unknown, name: string, fallback: boolean): boolean {
-	if (value === undefined) return fallback;
-	if (typeof value !== 'boolean') throw new TypeError(`\`${name}\` must be a boolean, got ${describe(value)}`);
-	return value;
 }
 
 function resolvePerUser(value: unknown): PerUserLimit | false {
