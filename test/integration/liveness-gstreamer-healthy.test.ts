@@ -21,15 +21,14 @@ import {
 } from '../helpers/gstreamer/harness.js';
 import { InboundTrace } from '../helpers/gstreamer/inbound-trace.js';
 import { createSilentProducer } from '../helpers/gstreamer/silent-producer.js';
-import { createGstTransport, workerChecksConsent } from '../helpers/gstreamer/transports.js';
-import { mediasoup, type WebRtcTransport } from '../helpers/mediasoup.js';
+import { createTestTransport, hasWorkerConsent, mediasoup, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const HEALTHY_FOR_MS = 65_000;
 const CHECK_EVERY_MS = 5_000;
 /** mediasoup's default iceConsentTimeout (seconds), where the worker checks consent. */
 const DEFAULT_CONSENT_S = 30;
-const CONSENT = workerChecksConsent();
+const CONSENT = hasWorkerConsent;
 
 const sfu = useMediasoup({
 	webRtcServer: true,
@@ -61,7 +60,7 @@ describe(`healthy GStreamer webrtcbin clients under the default policy (mediasou
 			const start = async (kind: Kind, onServer: boolean, iceConsentTimeout: number | undefined): Promise<Peer> => {
 				const name = `${kind} (${onServer ? 'WebRtcServer' : 'own port'}${iceConsentTimeout === undefined ? '' : `, iceConsentTimeout ${iceConsentTimeout}`})`;
 				const createTransport = () =>
-					createGstTransport(sfu.router, {
+					createTestTransport(sfu.router, {
 						enableSctp: kind === 'data',
 						...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
 						...(iceConsentTimeout === undefined ? {} : { iceConsentTimeout }),

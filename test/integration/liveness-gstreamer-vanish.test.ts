@@ -21,8 +21,7 @@ import {
 	startSummary,
 } from '../helpers/gstreamer/harness.js';
 import { InboundTrace } from '../helpers/gstreamer/inbound-trace.js';
-import { createGstTransport } from '../helpers/gstreamer/transports.js';
-import { mediasoup } from '../helpers/mediasoup.js';
+import { createTestTransport, hasWorkerConsent, mediasoup } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const PER_GROUP = 3;
@@ -83,7 +82,10 @@ describe(`GStreamer webrtcbin senders that go away (mediasoup ${mediasoup.versio
 			const client = await startGstreamerClient({
 				kind: 'send',
 				createTransport: () =>
-					createGstTransport(sfu.router, { iceConsentTimeout: 0, ...(onServer ? { webRtcServer: sfu.webRtcServer } : {}) }),
+					createTestTransport(sfu.router, {
+						...(hasWorkerConsent ? { iceConsentTimeout: 0 } : {}),
+						...(onServer ? { webRtcServer: sfu.webRtcServer } : {}),
+					}),
 			});
 			const watch = sfu.watchdog.watch(client.transport, { worker: sfu.worker, userId: name });
 			const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {

@@ -4,9 +4,15 @@
 //
 //   flock /tmp/mw-heavy.lock env MEDIASOUP_WORKER_BIN=… node --import tsx test/helpers/gstreamer/measure-hangup.ts
 import * as mediasoup from 'mediasoup';
-import { closeWorker, createTestRouter, createTestWebRtcServer, createTestWorker } from '../mediasoup.js';
+import {
+	closeWorker,
+	createTestRouter,
+	createTestTransport,
+	createTestWebRtcServer,
+	createTestWorker,
+	hasWorkerConsent,
+} from '../mediasoup.js';
 import { closeAllGstreamerClients, startGstreamerClient } from './harness.js';
-import { createGstTransport } from './transports.js';
 
 const SAMPLE_MS = 50;
 
@@ -23,7 +29,10 @@ async function main(): Promise<void> {
 					// e.g. GST_DEBUG_CHILD=rtpsession:6 shows whether a BYE is scheduled and sent.
 					...(process.env.GST_DEBUG_CHILD ? { gstDebug: process.env.GST_DEBUG_CHILD } : {}),
 					createTransport: () =>
-						createGstTransport(router, { iceConsentTimeout: 0, ...(onServer ? { webRtcServer: server } : {}) }),
+						createTestTransport(router, {
+							...(hasWorkerConsent ? { iceConsentTimeout: 0 } : {}),
+							...(onServer ? { webRtcServer: server } : {}),
+						}),
 				});
 				await new Promise((resolve) => setTimeout(resolve, 3_000));
 				const read = async () => {
