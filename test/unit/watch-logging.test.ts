@@ -96,4 +96,25 @@ describe('debug logging', () => {
 			),
 		).toBe(true);
 	});
+
+	it('warns once per watchdog when an inline policy literal with per-user limits gets a watchdog of its own, never for definePolicy()', () => {
+		const inline = (): string[] => lines.filter((line) => line.includes('not made by definePolicy()'));
+		const shared = definePolicy({ inactivityTimeoutMs: Number.POSITIVE_INFINITY });
+		for (let i = 0; i < 3; i += 1) watchTransport(createFakeTransport().transport, shared).close();
+		expect(inline()).toEqual([]);
+		// The trap: a new literal per call, each with the default per-user limits.
+		for (let i = 0; i < 3; i += 1) watchTransport(createFakeTransport().transport, { connectTimeoutMs: 5_000 }).close();
+		expect(inline()).toHaveLength(3);
+		expect(inline()[0]).toMatch(/mediasoup-watchdog:WARN:watchTransport/);
+		// A literal kept and reused is one watchdog: one line, not one per transport.
+		const kept = { connectTimeoutMs: 5_000 };
+		for (let i = 0; i < 3; i += 1) watchTransport(createFakeTransport().transport, kept).close();
+		expect(inline()).toHaveLength(4);
+		// Without per-user limits there is nothing to split: no warning.
+		watchTransport(createFakeTransport().transport, {
+			iceRestart: { perUser: false },
+			maxPendingPerUser: Number.POSITIVE_INFINITY,
+		}).close();
+		expect(inline()).toHaveLength(4);
+	});
 });
