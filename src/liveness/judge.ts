@@ -62,8 +62,6 @@ export interface LivenessSample {
 	 * answer neither hides a poll period nor shortens a silence.
 	 */
 	readonly sentAt: number;
-	/** When the response arrived. */
-	readonly at: number;
 	readonly bytesReceived: number;
 	/** bytesSent minus RTP/RTX/probation bytes sent; undefined when the stats lack them. */
 	readonly replyBytes: number | undefined;
@@ -95,7 +93,7 @@ export type Verdict =
 const ALIVE: Verdict = Object.freeze({ kind: 'alive' });
 
 /** Reads the counters the judge needs from one `getStats()` result, or undefined if absent. */
-export function readSample(stats: unknown, sentAt: number, at: number): LivenessSample | undefined {
+export function readSample(stats: unknown, sentAt: number): LivenessSample | undefined {
 	const first = Array.isArray(stats) ? (stats[0] as Record<string, unknown> | undefined) : undefined;
 	if (!first || typeof first.bytesReceived !== 'number') return undefined;
 	const n = (key: string): number | undefined => {
@@ -113,7 +111,6 @@ export function readSample(stats: unknown, sentAt: number, at: number): Liveness
 			? {}
 			: { consentReplyBytes: remoteIp.includes(':') ? CONSENT_REPLY_BYTES.ipv6 : CONSENT_REPLY_BYTES.ipv4 }),
 		sentAt,
-		at,
 		bytesReceived: first.bytesReceived,
 		replyBytes:
 			bytesSent === undefined || rtpSent === undefined

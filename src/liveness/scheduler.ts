@@ -315,7 +315,7 @@ export class LivenessScheduler {
 		if (!transport || transport.closed || this.#inFlight.has(transport)) return false;
 		entry.polledAt = now;
 		this.#send(entry, transport, now, transport.getStats, (stats) => {
-			const sample = readSample(stats, now, this.#now());
+			const sample = readSample(stats, now);
 			if (!sample) {
 				this.#apply(entry, transport, { kind: 'unjudged', reason: 'getStats() gave no bytesReceived' });
 				return;

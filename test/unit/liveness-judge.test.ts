@@ -41,7 +41,6 @@ class Feed {
 	sample(): LivenessSample {
 		return {
 			sentAt: this.now,
-			at: this.now,
 			bytesReceived: this.bytesReceived,
 			replyBytes: this.replyBytes,
 			mediaBytes: this.mediaBytes,
@@ -167,7 +166,7 @@ describe('inbound bytes', () => {
 		const judge = new TransportJudge(T, 0, false);
 		const verdicts: Verdict[] = [];
 		for (let t = 2_000; t <= 300_000; t += 2_000) {
-			verdicts.push(judge.observe({ sentAt: t, at: t, bytesReceived: 4_000, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 }));
+			verdicts.push(judge.observe({ sentAt: t, bytesReceived: 4_000, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 }));
 		}
 		expect(verdicts.filter((v) => v.kind === 'inactive')).toEqual([]);
 		expect(verdicts.at(-1)).toMatchObject({
@@ -181,7 +180,7 @@ describe('inbound bytes', () => {
 		for (let bytes = 4_000; verdict.kind === 'alive'; ) {
 			t += 2_000;
 			if (t === 10_000) bytes += 28;
-			verdict = seen.observe({ sentAt: t, at: t, bytesReceived: bytes, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 });
+			verdict = seen.observe({ sentAt: t, bytesReceived: bytes, replyBytes: 3_000, mediaBytes: 0, rtpInBytes: 0 });
 		}
 		expect([t, verdict]).toEqual([
 			70_000,
@@ -454,7 +453,7 @@ describe('a transport that carried media', () => {
 				stat.probationBytesSent += 1_216;
 				stat.bytesSent += 1_216 + 128;
 			}
-			let verdict = judge.observe(readSample([{ ...stat }], t, t) as LivenessSample);
+			let verdict = judge.observe(readSample([{ ...stat }], t) as LivenessSample);
 			if (verdict.kind === 'check-media') verdict = judge.mediaChecked(true);
 			verdicts.push([t, verdict]);
 			if (verdict.kind === 'inactive') break;
@@ -511,30 +510,28 @@ describe('reading mediasoup output', () => {
 			rtxBytesSent: 1_000,
 			probationBytesSent: 500,
 		};
-		expect(readSample([stat], 1, 2)).toEqual({
+		expect(readSample([stat], 1)).toEqual({
 			sentAt: 1,
-			at: 2,
 			bytesReceived: 5_000,
 			replyBytes: 1_500,
 			mediaBytes: 9_500, // RTP both ways, the worker's probes included
 			rtpInBytes: 3_000,
 		});
-		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '127.0.0.1', protocol: 'udp' } }], 1, 2)).toMatchObject({
+		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '127.0.0.1', protocol: 'udp' } }], 1)).toMatchObject({
 			consentReplyBytes: 64,
 		});
-		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '::1', protocol: 'tcp' } }], 1, 2)).toMatchObject({
+		expect(readSample([{ ...stat, iceSelectedTuple: { remoteIp: '::1', protocol: 'tcp' } }], 1)).toMatchObject({
 			consentReplyBytes: 76,
 		});
-		expect(readSample([{ bytesReceived: 7 }], 1, 2)).toEqual({
+		expect(readSample([{ bytesReceived: 7 }], 1)).toEqual({
 			sentAt: 1,
-			at: 2,
 			bytesReceived: 7,
 			replyBytes: undefined,
 			mediaBytes: undefined,
 		});
-		expect(readSample([], 1, 2)).toBeUndefined();
-		expect(readSample(undefined, 1, 2)).toBeUndefined();
-		expect(readSample([{ bytesReceived: '7' }], 1, 2)).toBeUndefined();
+		expect(readSample([], 1)).toBeUndefined();
+		expect(readSample(undefined, 1)).toBeUndefined();
+		expect(readSample([{ bytesReceived: '7' }], 1)).toBeUndefined();
 	});
 
 	it('tells from a dump whether a transport has producers or consumers', () => {

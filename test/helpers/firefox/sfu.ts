@@ -132,7 +132,6 @@ export function probeTransport(transport: WebRtcTransport, everyMs = 250): Trans
 		const sentAt = performance.now();
 		try {
 			const stats = await transport.getStats();
-			const at = performance.now();
 			const first = stats[0];
 			if (!first) return;
 			const reply = first.bytesSent - (first.rtpBytesSent ?? 0) - (first.rtxBytesSent ?? 0) - (first.probationBytesSent ?? 0);
@@ -145,7 +144,7 @@ export function probeTransport(transport: WebRtcTransport, everyMs = 250): Trans
 			lastReply = reply;
 			if (sentAt >= nextJudgeAt) {
 				nextJudgeAt = sentAt + DEFAULT_POLICY.liveness.pollIntervalMs;
-				const sample = readSample(stats, sentAt, at);
+				const sample = readSample(stats, sentAt);
 				if (sample && judge.observe(sample).kind === 'check-media') {
 					judge.mediaChecked(carriesMedia(await transport.dump()) ?? true);
 				}
