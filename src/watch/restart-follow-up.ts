@@ -177,7 +177,9 @@ export class RestartFollowUp {
 		}
 		this.#watch.restartTimedOut(
 			`ICE did not reconnect within ${ms} ms of the granted restart (iceState:${iceState}${bytes})`,
-			this.#host.clock.now() - this.#startedAt,
+			// The deadline fired, so `ms` passed on the timers' clock; performance.now() may say a few
+			// microseconds less (Node times its timers with the loop's millisecond clock).
+			Math.max(ms, this.#host.clock.now() - this.#startedAt),
 		);
 	}
 

@@ -273,7 +273,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 				this.#end('ice-disconnected', {
 					closeTransport: true,
 					detail: `ICE disconnected for ${graceMs} ms`,
-					detectionMs: this.#host.clock.now() - this.#disconnectedAt,
+					// At least the grace: the timer fired (performance.now() may lag the timers' clock by µs).
+					detectionMs: Math.max(graceMs, this.#host.clock.now() - this.#disconnectedAt),
 				});
 			});
 			this.#setState('disconnected');
