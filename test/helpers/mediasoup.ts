@@ -133,7 +133,8 @@ export async function closeWorker(worker: Worker): Promise<void> {
 	}
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process (a worker's pid) still exists. */
+export function isAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;

@@ -9,6 +9,7 @@ import { listenerDiff, listenersOn } from '../helpers/leaks.js';
 import {
 	createTestTransport,
 	createTestWebRtcServer,
+	isAlive,
 	type WebRtcTransport,
 	webRtcServerCloseKeepsWorker,
 	workerLabel,
@@ -23,15 +24,6 @@ if (!webRtcServerCloseKeepsWorker) {
 }
 
 const sfu = useMediasoup({ watchdog: {}, closeClients: [closeAllWeriftClients] });
-
-function isAlive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 describe(`a WebRtcServer closed with live transports (${workerLabel})`, () => {
 	it('ends every watch `listen-server-closed` (connected and still connecting), leaves nothing behind, and the worker lives on', async () => {
