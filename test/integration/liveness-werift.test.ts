@@ -124,7 +124,7 @@ async function closedWithin(peers: Peer[], ms: number): Promise<Array<{ at: numb
 }
 
 describe('a werift peer frozen with SIGSTOP', () => {
-	it('is closed with `inactive` within its learned bound + one poll period, and its SIGCONT resurrects nothing', async () => {
+	it('is closed with `inactive` within the detection bound of its learned bound, and its SIGCONT resurrects nothing', async () => {
 		const peers = await Promise.all([startPeer('werift-own-port', false), startPeer('werift-webrtcserver', true)]);
 		// Long enough to see a few consent checks and learn the cadence: the judge takes the silences
 		// of a transport without media for its cadence once its signs span CADENCE_WINDOW_MS.
