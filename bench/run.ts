@@ -16,6 +16,9 @@
 //   BENCH_OUTPUT      where the report goes (default docs/benchmarks.md; with BENCH_QUICK or
 //                     BENCH_FAULTS, a file in the OS temp folder, so no quick figures reach docs/)
 //   BENCH_FAULTS      faults to inject, to check the paths above (see bench/faults.ts)
+//   BENCH_SECTIONS    which parts to run, comma-separated: `core` (1–3 above) and the names in
+//                     bench/sections/index.ts (default: all). A part that is not run keeps its
+//                     figures in the report (bench/sections/report.ts).
 import './env.js';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -28,6 +31,8 @@ import { type CostResult, measureCost, type PhaseResult } from './cost.js';
 import { type DetectionResult, type DetectionTrial, measureDetection } from './detection.js';
 import { anyFault, benchFaults } from './faults.js';
 import { type LogicResult, measureLogic } from './logic.js';
+import { SECTIONS } from './sections/index.js';
+import { readCore, readSections, writeReport } from './sections/report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const FAULTS_SPEC = process.env.BENCH_FAULTS ?? '';
@@ -37,6 +42,8 @@ const SIZES = (process.env.BENCH_SIZES ?? (QUICK ? '200' : '1000,10000')).split(
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? (QUICK ? 2 : 10));
 const WARMUP_S = QUICK ? 1 : 3;
 const LOGIC = QUICK ? { transports: 1_000, windowMs: 1_000 } : { transports: 10_000, windowMs: 3_000 };
+const SELECTED = process.env.BENCH_SECTIONS?.split(',').filter(Boolean);
+const selected = (name: string): boolean => !SELECTED || SELECTED.includes(name);
 const OUTPUT =
 	process.env.BENCH_OUTPUT ??
 	(QUICK || anyFault(FAULTS)
@@ -66,6 +73,41 @@ async function main(): Promise<void> {
 	if (QUICK || FAULTS_SPEC)
 		log(`(${[QUICK ? 'BENCH_QUICK=1' : '', FAULTS_SPEC ? `BENCH_FAULTS=${FAULTS_SPEC}` : ''].filter(Boolean).join(', ')})`);
 
+	const unmeasured: string[] = [];
+	const skipped: string[] = [];
+	let core = readCore(OUTPUT);
+	if (selected('core')) {
+		const result = await measureCoreReport(machine, started);
+		core = result.report;
+		unmeasured.push(...result.unmeasured);
+		skipped.push(...result.skipped);
+	}
+	const sections = readSections(OUTPUT);
+	for (const section of SECTIONS) {
+		if (!selected(section.name)) continue;
+		log(`\n${section.name}: ${section.title}`);
+		const markdown = await measured(section.name, () => section.run({ quick: QUICK, log }));
+		if ('value' in markdown) sections.set(section.name, markdown.value);
+		else unmeasured.push(section.name);
+	}
+	writeReport(
+		OUTPUT,
+		core,
+		sections,
+		SECTIONS.map((section) => section.name),
+	);
+	const minutes = (performance.now() - started) / 60_000;
+	log(`\nwrote ${OUTPUT} (${minutes.toFixed(1)} min)`);
+	if (skipped.length) log(`skipped (failed to start or connect): ${skipped.join(', ')}`);
+	if (unmeasured.length) log(`NOT MEASURED: ${unmeasured.join(', ')}`);
+	process.exit(unmeasured.length ? 1 : 0);
+}
+
+/** Sections 1–3: the core report (everything before the marked blocks of docs/benchmarks.md). */
+async function measureCoreReport(
+	machine: Machine,
+	started: number,
+): Promise<{ readonly report: string; readonly unmeasured: string[]; readonly skipped: string[] }> {
 	log(`\n1. detection latency, ${TRIALS} trials`);
 	const detection = await measured('detection', () => measureDetection(TRIALS, 2, log));
 	if ('value' in detection) {
@@ -89,7 +131,6 @@ async function main(): Promise<void> {
 
 	const minutes = (performance.now() - started) / 60_000;
 	const report = render({ machine: { ...machine, loadAfter: loadAverage() }, detection, costs, logic, minutes });
-	writeFileSync(OUTPUT, report);
 	const unmeasured = [
 		'error' in detection || detection.value.trials.length === 0 ? 'detection' : '',
 		...costs.map(({ size, cost }) => ('error' in cost ? `cost at ${size}` : '')),
@@ -101,10 +142,7 @@ async function main(): Promise<void> {
 			'value' in cost && cost.value.connected < size ? `${size - cost.value.connected} of ${size} transports` : '',
 		),
 	].filter(Boolean);
-	log(`\nwrote ${OUTPUT} (${minutes.toFixed(1)} min)`);
-	if (skipped.length) log(`skipped (failed to start or connect): ${skipped.join(', ')}`);
-	if (unmeasured.length) log(`NOT MEASURED: ${unmeasured.join(', ')}`);
-	process.exit(unmeasured.length ? 1 : 0);
+	return { report, unmeasured, skipped };
 }
 
 /* ------------------------------------------------------------------ machine */
