@@ -29,6 +29,20 @@ const NO_WORKER = [
  * worker dies (a WebRtcServer closed with live transports: SIGILL, fixed in 3.14.6): mediasoup-3.27 only.
  */
 const NEWER_ONLY = ['test/**/mediasoup-327-*.test.ts'];
+/**
+ * Real-worker files whose time is one long idle window of healthy clients under the default policy
+ * (≥ 60 s: "never closed" is what they assert, with lower bounds only): each worker's idle lane
+ * (`mediasoup-3.12-idle`, `mediasoup-3.27-idle`) runs them side by side, each file with its own
+ * worker, before that worker's timing-sensitive files, which still run one at a time. Load can
+ * only make a client look slower, which these files must survive anyway (a close under load would
+ * be a false close, the failure they exist to catch).
+ */
+const IDLE_LANE = [
+	'test/integration/liveness-healthy.test.ts',
+	'test/integration/liveness-muted.test.ts',
+	'test/integration/liveness-firefox-healthy.test.ts',
+	'test/integration/liveness-gstreamer-healthy.test.ts',
+];
 const latestHooks = fileURLToPath(new URL('./test/helpers/mediasoup-latest-hooks.mjs', import.meta.url));
 
 export default defineConfig({
@@ -46,6 +60,7 @@ export default defineConfig({
 				extends: true,
 				test: {
 					name: 'unit',
+					sequence: { groupOrder: 0 },
 					include: ['test/unit/**/*.test.ts', 'test/docs/**/*.test.ts', 'test/package/**/*.test.ts', ...NO_WORKER],
 					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
 					typecheck: {
@@ -55,19 +70,47 @@ export default defineConfig({
 					},
 				},
 			},
-			{
-				extends: true,
-				test: {
-					name: 'mediasoup-3.12',
-					include: REAL_WORKER,
-					exclude: [...configDefaults.exclude, ...NO_WORKER, ...NEWER_ONLY],
-					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
+			...lanes(
+				{
+					extends: true,
+					test: {
+						name: 'mediasoup-3.12',
+						include: REAL_WORKER,
+						exclude: [...configDefaults.exclude, ...NO_WORKER, ...NEWER_ONLY],
+						env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
+					},
 				},
-			},
-			...(onNode22 ? [mediasoup327()] : []),
+				1,
+			),
+			...(onNode22 ? lanes(mediasoup327(), 3) : []),
 		],
 	},
 });
+
+/**
+ * A worker's project as two: `<name>-idle` (the IDLE_LANE files, side by side) and `<name>` (the
+ * rest, one file at a time). Each runs in its own sequence group (`groupOrder`), so a plain
+ * `vitest run` never overlaps the idle lane with another project's files either.
+ */
+function lanes(project: TestProjectInlineConfiguration, groupOrder: number): TestProjectInlineConfiguration[] {
+	const test = project.test ?? {};
+	const exclude = test.exclude ?? [];
+	return [
+		{
+			...project,
+			test: {
+				...test,
+				name: `${test.name as string}-idle`,
+				include: IDLE_LANE,
+				exclude,
+				fileParallelism: true,
+				maxWorkers: IDLE_LANE.length,
+				sequence: { groupOrder },
+			},
+		},
+		{ ...project, test: { ...test, exclude: [...exclude, ...IDLE_LANE], sequence: { groupOrder: groupOrder + 1 } } },
+	];
+}
 
 function mediasoup327(): TestProjectInlineConfiguration {
 	return {

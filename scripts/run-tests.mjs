@@ -4,6 +4,9 @@
 //   unit            this Node (>= 20)
 //   mediasoup-3.12  this Node (>= 20), mediasoup 3.12.16 and its worker
 //   mediasoup-3.27  the pinned Node 22 (mediasoup 3.27 asks for >= 22), mediasoup 3.27.1 and its worker
+// Each worker's project runs its idle lane first (`-idle`: the long idle windows of healthy
+// clients, side by side; vitest.config.ts IDLE_LANE), then its other files one at a time.
+// MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its idle lane.
 // Every project runs even when an earlier one failed; the exit code is non-zero when any failed.
 // Arguments go to every vitest run (e.g. a file filter: `npm test -- test/integration/snapshot`).
 // Ends with one line per project (tests, time) and the total `tests: N passed, N failed, N skipped`.
@@ -14,16 +17,22 @@ import { node22Path, projectRoot } from './worker-path.mjs';
 const vitest = join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
 const projects = [
 	{ name: 'unit', node: process.execPath },
+	{ name: 'mediasoup-3.12-idle', node: process.execPath },
 	{ name: 'mediasoup-3.12', node: process.execPath },
+	{ name: 'mediasoup-3.27-idle', node: node22Path() },
 	{ name: 'mediasoup-3.27', node: node22Path() },
 ];
 const only = process.env.MEDIASOUP_WATCHDOG_PROJECTS?.split(',').filter(Boolean);
+// With a file filter, a project none of whose files match (an idle lane, say) has nothing to run:
+// that is not a failure of the run, and it says so ('no matching files').
+const filtered = process.argv.length > 2;
 
 function run(project) {
 	const started = Date.now();
 	console.log(`\n=== vitest project ${project.name} (${project.node})`);
 	return new Promise((resolve) => {
-		const child = spawn(project.node, [vitest, 'run', '--project', project.name, ...process.argv.slice(2)], {
+		const args = [vitest, 'run', '--project', project.name, ...(filtered ? ['--passWithNoTests'] : []), ...process.argv.slice(2)];
+		const child = spawn(project.node, args, {
 			cwd: projectRoot,
 			stdio: ['inherit', 'pipe', 'inherit'],
 		});
@@ -35,10 +44,12 @@ function run(project) {
 		child.on('error', (error) => resolve({ ...project, code: 1, error, seconds: 0 }));
 		child.on('close', (code, signal) => {
 			const counts = /tests: (\d+) passed, (\d+) failed, (\d+) skipped/.exec(tail);
+			const noFiles = filtered && code === 0 && !counts && /No test files found/.test(tail);
 			resolve({
 				...project,
 				code: code ?? (signal ? 1 : 0),
-				counts: counts ? counts.slice(1).map(Number) : undefined,
+				noFiles,
+				counts: counts ? counts.slice(1).map(Number) : noFiles ? [0, 0, 0] : undefined,
 				seconds: (Date.now() - started) / 1000,
 			});
 		});
@@ -47,7 +58,7 @@ function run(project) {
 
 const results = [];
 for (const project of projects) {
-	if (only && !only.includes(project.name)) continue;
+	if (only && !only.includes(project.name) && !only.includes(project.name.replace(/-idle$/, ''))) continue;
 	results.push(await run(project));
 }
 console.log('\n=== per project');
@@ -57,10 +68,12 @@ for (const r of results) {
 	for (const [i, n] of [passed, failed, skipped].entries()) total[i] += n;
 	const what = r.error
 		? `did not start: ${r.error.message}`
-		: r.counts
-			? `${passed} passed, ${failed} failed, ${skipped} skipped`
-			: 'no summary';
-	console.log(`${r.name.padEnd(15)} ${what}, ${r.seconds.toFixed(0)} s, exit ${r.code}`);
+		: r.noFiles
+			? 'no matching files'
+			: r.counts
+				? `${passed} passed, ${failed} failed, ${skipped} skipped`
+				: 'no summary';
+	console.log(`${r.name.padEnd(20)} ${what}, ${r.seconds.toFixed(0)} s, exit ${r.code}`);
 }
 const bad = results.filter((r) => r.code !== 0 || !r.counts);
 // A project that crashed before its summary counts as one failure, so the total never reads green.
