@@ -1,4 +1,6 @@
 import { boolean, closest, count, describeValue as describe, duration, perSecond, plainObject } from './checks.js';
+import { checkClusterStore, resolveStorm, STORM_KEYS } from './gate/storm-policy.js';
+import { takeoverOption } from './gate/takeover.js';
 import type {
 	PerUserLimit,
 	StoreErrorAction,
@@ -25,12 +27,14 @@ export const DEFAULT_POLICY: WatchdogPolicy = Object.freeze({
 		requireConnectedOnce: true,
 		perUser: Object.freeze({ limit: 1, windowMs: 20_000 }),
 		reconnectTimeoutMs: 10_000,
+		storm: false,
 	}),
 	maxPendingPerUser: 4,
 	signalingGraceMs: 10_000,
 	userId: defaultUserId,
 	store: undefined,
 	onStoreError: Object.freeze({ restart: 'deny', pending: 'allow' } as const),
+	takeover: false,
 });
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
@@ -45,9 +49,11 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
 		'userId',
 		'store',
 		'onStoreError',
+		'takeover',
 	],
 	liveness: ['maxStatsRequestsPerSecond', 'pollIntervalMs'],
-	iceRestart: ['requireConnectedOnce', 'perUser', 'reconnectTimeoutMs'],
+	iceRestart: ['requireConnectedOnce', 'perUser', 'reconnectTimeoutMs', 'storm'],
+	'iceRestart.storm': STORM_KEYS,
 	'iceRestart.perUser': ['limit', 'windowMs'],
 	onStoreError: ['restart', 'pending'],
 };
@@ -103,14 +109,19 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 				'iceRestart.reconnectTimeoutMs',
 				d.iceRestart.reconnectTimeoutMs,
 			),
+			storm: resolveStorm(iceRestart?.storm, (bag) => checkKeys(bag, 'iceRestart.storm')),
 		}),
 		maxPendingPerUser: count(input.maxPendingPerUser, 'maxPendingPerUser', d.maxPendingPerUser),
 		signalingGraceMs: duration(input.signalingGraceMs, 'signalingGraceMs', d.signalingGraceMs),
 		userId: userIdFunction(input.userId) as WatchdogPolicy<TransportAppData>['userId'],
 		store: storeOption(input.store),
 		onStoreError: storeErrorOption(input.onStoreError),
+		takeover: takeoverOption(input.takeover),
 	};
 	Object.freeze(policy);
+	if (policy.iceRestart.storm && policy.iceRestart.storm.cluster !== Number.POSITIVE_INFINITY) {
+		checkClusterStore(policy.store);
+	}
 	policy.store?.checkPolicy?.(policy);
 	resolvedPolicies.add(policy);
 	return policy;

@@ -12,6 +12,7 @@ export const CLOSE_REASONS = [
 	'pending-limit',
 	'signaling-closed',
 	'signaling-lost',
+	'superseded',
 	'app',
 	'transport-closed',
 	'router-closed',
@@ -24,7 +25,7 @@ export const CLOSE_REASONS = [
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 /** Every reason `restartIce()` can be refused with. */
-export const ICE_RESTART_DENIAL_REASONS = ['never-connected', 'rate-limited', 'closed', 'store-unavailable'] as const;
+export const ICE_RESTART_DENIAL_REASONS = ['never-connected', 'rate-limited', 'storm', 'closed', 'store-unavailable'] as const;
 
 /** Why `restartIce()` was refused. */
 export type IceRestartDenialReason = (typeof ICE_RESTART_DENIAL_REASONS)[number];
@@ -45,6 +46,7 @@ export const CLEAN_REASONS: Readonly<Record<CloseReason, boolean>> = Object.free
 	'pending-limit': false,
 	'signaling-closed': true,
 	'signaling-lost': false,
+	superseded: true,
 	app: true,
 	'transport-closed': true,
 	'router-closed': true,

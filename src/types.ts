@@ -58,6 +58,38 @@ export interface PerUserLimit {
 	readonly windowMs: number;
 }
 
+/**
+ * The restart-storm breaker: at most `perNode` granted ICE restarts on this watchdog and `cluster`
+ * granted restarts on every node sharing the store, in any sliding window of `windowMs`. A request
+ * above either is refused with `storm` and a `retryAfterMs` (when a slot frees, plus a random
+ * jitter of up to `jitterMs`). See docs/ice-restart.md for how to size it.
+ */
+export interface StormLimit {
+	/** Granted restarts per window on this watchdog; `Infinity`: no per-node bound. @default Infinity */
+	readonly perNode: number;
+	/** Granted restarts per window across every node sharing the store; `Infinity`: none. @default Infinity */
+	readonly cluster: number;
+	/** Length of the sliding window in milliseconds. @default 1_000 */
+	readonly windowMs: number;
+	/** Upper bound of the random delay added to each `retryAfterMs`. @default windowMs */
+	readonly jitterMs: number;
+}
+
+/**
+ * Tells the other SFU nodes that a user's signaling session is now bound on this one (takeover):
+ * their transports of that user close with `superseded`. `mediasoup-watchdog/redis` provides one
+ * over Redis pub/sub (`createRedisStore({ client, subscriber })` → `store.takeover`).
+ */
+export interface TakeoverChannel {
+	/** Publishes "`userId` is bound on node `origin`". Rejects when the channel is down. */
+	announce(userId: string, origin: string): Promise<void>;
+	/**
+	 * Calls `listener` for every announcement (this node's own included); `onError` for a
+	 * subscription that failed. Returns the unsubscribe function.
+	 */
+	subscribe(listener: (userId: string, origin: string) => void, onError: (error: unknown) => void): () => void;
+}
+
 /** What to do when the shared store (e.g. Redis) fails. */
 export type StoreErrorAction = 'deny' | 'allow';
 
@@ -81,6 +113,13 @@ export interface IceRestartPolicyOptions {
 	 * @default 10_000
 	 */
 	readonly reconnectTimeoutMs?: number;
+	/**
+	 * The restart-storm breaker (off by default): bounds granted restarts per node and, through
+	 * the store, cluster-wide. `false` turns it off.
+	 * @default false
+	 * @example { cluster: 50, perNode: 30, windowMs: 1_000 }
+	 */
+	readonly storm?: Partial<StormLimit> | false;
 }
 
 /** Stats-based liveness options (shared scheduler of `getStats()` polls). */
@@ -158,6 +197,13 @@ export interface WatchdogPolicyOptions<TransportAppData = Record<string, unknown
 	 * @default { restart: 'deny', pending: 'allow' }
 	 */
 	readonly onStoreError?: StoreErrorAction | { readonly restart?: StoreErrorAction; readonly pending?: StoreErrorAction };
+	/**
+	 * Takeover across nodes (off by default): `bindSession()` announces the user on this channel,
+	 * and every other watchdog on it closes that user's transports with `superseded`. A failed
+	 * announcement closes nothing and is reported on the observer's `storeerror`.
+	 * @default false
+	 */
+	readonly takeover?: TakeoverChannel | false;
 }
 
 /** A validated, frozen policy with every default filled in. */
@@ -170,12 +216,14 @@ export interface WatchdogPolicy<TransportAppData = Record<string, unknown>> {
 		readonly requireConnectedOnce: boolean;
 		readonly perUser: PerUserLimit | false;
 		readonly reconnectTimeoutMs: number;
+		readonly storm: StormLimit | false;
 	};
 	readonly maxPendingPerUser: number;
 	readonly signalingGraceMs: number;
 	readonly userId: (transport: WatchableTransport<TransportAppData>) => string | number | undefined;
 	readonly store: WatchdogStore | undefined;
 	readonly onStoreError: { readonly restart: StoreErrorAction; readonly pending: StoreErrorAction };
+	readonly takeover: TakeoverChannel | false;
 }
 
 /* ------------------------------------------------------------------ store */
@@ -206,6 +254,14 @@ export interface WatchdogStore {
 	removePending(userId: string, transportId: string): Promise<void>;
 	/** The user's current count of pending transports. */
 	countPending(userId: string): Promise<number>;
+	/**
+	 * Optional (needed by a finite `iceRestart.storm.cluster`): takes one slot, named `token`, of
+	 * the cluster-wide sliding window of `windowMs` holding at most `limit`; refused with the time
+	 * until the oldest slot frees.
+	 */
+	admitClusterRestart?(token: string, limit: number, windowMs: number): Promise<ConsumeResult>;
+	/** Optional: gives back a slot `admitClusterRestart` took (the restart was refused after all). */
+	releaseClusterRestart?(token: string): Promise<void>;
 	/**
 	 * Optional: throws a `TypeError` or `RangeError` when this store cannot honour `policy` (the
 	 * Redis store counts restart windows in whole seconds). `definePolicy()` calls it, so a bad
@@ -351,6 +407,12 @@ export interface WatchdogObserverEvents {
 	connect: { readonly transportId: string; readonly timeToConnectMs: number };
 	close: CloseInfo;
 	icerestart: { readonly transportId: string; readonly userId: string | undefined } & IceRestartEvent;
+	/** The takeover channel failed (announcing a binding, or its subscription): nothing was closed. */
+	storeerror: {
+		readonly operation: 'announceTakeover' | 'subscribeTakeover';
+		readonly userId: string | undefined;
+		readonly error: unknown;
+	};
 	/** A listener of the observer itself threw. */
 	listenererror: ListenerErrorEvent;
 	/** A listener the app added on a watch threw (the watch emits its own `listenererror` too). */

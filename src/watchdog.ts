@@ -5,6 +5,7 @@ import { SafeEmitter } from './emitter.js';
 import { MemoryStore } from './gate/memory-store.js';
 import { PendingCap } from './gate/pending-cap.js';
 import { RestartGate } from './gate/restart-gate.js';
+import { Takeover } from './gate/takeover.js';
 import { LivenessScheduler } from './liveness/scheduler.js';
 import { Logger } from './logger.js';
 import { defaultUserId, definePolicy } from './policy.js';
@@ -59,6 +60,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	readonly #byUser = new Map<string, Set<TransportWatchImpl<WatchableTransport<unknown>>>>();
 	readonly #restartGate: RestartGate;
 	readonly #pendingCap: PendingCap;
+	readonly #takeover: Takeover | undefined;
 
 	readonly #counters = new SnapshotCounters(() => this.clock.now());
 
@@ -67,7 +69,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		this.clock = options.clock ?? systemClock;
 		this.timeouts = new Timeouts(this.clock);
 		this.store = policy.store ?? new MemoryStore(this.clock);
-		this.#restartGate = new RestartGate(policy as WatchdogPolicy<never>, this.store);
+		this.#restartGate = new RestartGate(policy as WatchdogPolicy<never>, this.store, this.clock);
 		this.#pendingCap = new PendingCap(policy as WatchdogPolicy<never>, this.store);
 		this.#liveness = new LivenessScheduler(policy as WatchdogPolicy<never>, this.clock);
 		this.#signaling = new SignalingRegistry({
@@ -75,6 +77,12 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			graceMs: policy.signalingGraceMs,
 			closeUser: (userId, reason, detail, detectionMs) => this.#closeUserFor(userId, reason, detail, detectionMs),
 		});
+		this.#takeover = policy.takeover
+			? new Takeover(policy.takeover, {
+					supersede: (userId, detail) => this.#closeUserFor(userId, 'superseded', detail, null),
+					reportError: (event) => this.observer.emit('storeerror', event),
+				})
+			: undefined;
 	}
 
 	/* ---------------------------------------------------------------- public API */
@@ -149,7 +157,10 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	bindSession(userId: string | number, session: SignalingSession, options?: BindSessionOptions): SessionBinding {
-		return this.#signaling.bind(userKey('bindSession()', userId), session, options);
+		const key = userKey('bindSession()', userId);
+		const binding = this.#signaling.bind(key, session, options);
+		this.#takeover?.announce(key);
+		return binding;
 	}
 
 	snapshot(): WatchdogSnapshot {
@@ -160,6 +171,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		for (const watch of [...this.#watches.values()]) watch.stop();
 		this.#liveness.stop();
 		this.#signaling.stop();
+		this.#takeover?.stop();
 	}
 
 	[Symbol.dispose](): void {
@@ -242,7 +254,12 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		return id === undefined ? undefined : userKey('watchTransport()', id, ` from ${source} [transportId:${transport.id}]`);
 	}
 
-	#closeUserFor(userId: string, reason: 'signaling-closed' | 'signaling-lost', detail: string, detectionMs: number | null): void {
+	#closeUserFor(
+		userId: string,
+		reason: 'signaling-closed' | 'signaling-lost' | 'superseded',
+		detail: string,
+		detectionMs: number | null,
+	): void {
 		for (const watch of [...(this.#byUser.get(userId) ?? [])]) watch.terminate(reason, { detail, detectionMs });
 	}
 }

@@ -8,12 +8,29 @@ import { describeValue } from '../checks.js';
 import { MAX_TIMER_MS, systemClock, Timeouts } from '../clock.js';
 import { isErrorOf, WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
-import type { ConsumeResult, PerUserLimit, WatchdogPolicy, WatchdogStore } from '../types.js';
+import type { ConsumeResult, PerUserLimit, TakeoverChannel, WatchdogPolicy, WatchdogStore } from '../types.js';
+import { isRedisSubscriber, type RedisSubscriber, RedisTakeover } from './redis-takeover.js';
+
+export type { RedisSubscriber } from './redis-takeover.js';
 
 const logger = new Logger('RedisStore');
 
-/** An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`. */
-export type RedisClient = Redis | Cluster;
+/**
+ * An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`; or a client with the same
+ * API, such as iovalkey's `Redis` and `Cluster` (checked by shape, not by class).
+ */
+export type RedisClient = Redis | Cluster | IoredisCompatibleClient;
+
+/** What the store uses of a client: the part of ioredis's API that iovalkey shares. */
+export interface IoredisCompatibleClient {
+	readonly status: string;
+	defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+	evalsha(...args: never[]): unknown;
+	eval(...args: never[]): unknown;
+	multi(...args: never[]): unknown;
+	zrem(key: string, ...members: string[]): Promise<number>;
+	publish(channel: string, message: string): Promise<number>;
+}
 
 /** Options of `createRedisStore()`. */
 export interface RedisStoreOptions {
@@ -35,10 +52,24 @@ export interface RedisStoreOptions {
 	 * @default 1_000
 	 */
 	readonly commandTimeoutMs?: number;
+	/**
+	 * A second connection for the takeover channel (`store.takeover`): the app's
+	 * `client.duplicate()`, connected and reconnected by the app. Subscribed to
+	 * `<keyPrefix>:takeover` while a watchdog uses the channel. Without it `store.takeover` is
+	 * undefined.
+	 */
+	readonly subscriber?: RedisSubscriber;
 }
 
 /** Which store operation failed. */
-export type RedisStoreOperation = 'consumeRestart' | 'addPending' | 'removePending' | 'countPending';
+export type RedisStoreOperation =
+	| 'consumeRestart'
+	| 'addPending'
+	| 'removePending'
+	| 'countPending'
+	| 'admitClusterRestart'
+	| 'releaseClusterRestart'
+	| 'announceTakeover';
 
 /**
  * Why a Redis store operation failed:
@@ -82,6 +113,13 @@ export function isRedisStoreError(error: unknown): error is RedisStoreError {
 export interface RedisStore extends WatchdogStore {
 	readonly keyPrefix: string;
 	readonly commandTimeoutMs: number;
+	/**
+	 * The takeover channel over Redis pub/sub (give it as the policy's `takeover`); undefined
+	 * without the `subscriber` option.
+	 */
+	readonly takeover: TakeoverChannel | undefined;
+	admitClusterRestart(token: string, limit: number, windowMs: number): Promise<ConsumeResult>;
+	releaseClusterRestart(token: string): Promise<void>;
 	/** Rejects policies whose restart window is not a whole number of seconds (see `checkPolicy`). */
 	checkPolicy(policy: WatchdogPolicy<never>): void;
 }
@@ -127,6 +165,22 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], last[2])
 return redis.call('ZCARD', KEYS[1])`;
 
+/**
+ * KEYS[1] the restart-storm log (a sorted set: member a slot's token, score when it was taken, in
+ * Redis server time), ARGV[1] token, ARGV[2] limit, ARGV[3] window (ms) → { 1, 0 } when the slot
+ * is taken, { 0, ms until the oldest slot leaves the window } when the window is full.
+ */
+const ADMIT_STORM = `${NOW_MS}
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+	redis.call('ZADD', KEYS[1], now, ARGV[1])
+	redis.call('PEXPIRE', KEYS[1], window)
+	return { 1, 0 }
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { 0, tonumber(oldest[2]) + window - now }`;
+
 /** KEYS[1] pending set → live count. */
 const COUNT_PENDING = `${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -139,11 +193,13 @@ return redis.call('ZCARD', KEYS[1])`;
  */
 const ADD_PENDING_COMMAND = 'mediasoupWatchdogAddPending';
 const COUNT_PENDING_COMMAND = 'mediasoupWatchdogCountPending';
+const ADMIT_STORM_COMMAND = 'mediasoupWatchdogAdmitStorm';
 
 /** The client once the store's commands are defined on it. */
 type ScriptedClient = RedisClient & {
 	[ADD_PENDING_COMMAND](key: string, transportId: string, ttlMs: string): Promise<unknown>;
 	[COUNT_PENDING_COMMAND](key: string): Promise<unknown>;
+	[ADMIT_STORM_COMMAND](key: string, token: string, limit: string, windowMs: string): Promise<unknown>;
 };
 
 /* ------------------------------------------------------------------ store */
@@ -154,6 +210,7 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 class RedisStoreImpl implements RedisStore {
 	readonly keyPrefix: string;
 	readonly commandTimeoutMs: number;
+	readonly takeover: TakeoverChannel | undefined;
 	readonly #client: ScriptedClient;
 	readonly #timeouts = new Timeouts(systemClock);
 	/** One limiter per (limit, window): rate-limiter-flexible fixes both at construction. */
@@ -163,7 +220,7 @@ class RedisStoreImpl implements RedisStore {
 		if (typeof options !== 'object' || options === null) {
 			throw new TypeError(`\`options\` must be an object, got ${describeValue(options)}`);
 		}
-		const known = ['client', 'keyPrefix', 'commandTimeoutMs'];
+		const known = ['client', 'keyPrefix', 'commandTimeoutMs', 'subscriber'];
 		for (const key of Object.keys(options)) {
 			if (!known.includes(key)) throw new TypeError(`unknown option \`${key}\` (valid: ${known.join(', ')})`);
 		}
@@ -182,7 +239,26 @@ class RedisStoreImpl implements RedisStore {
 		this.commandTimeoutMs = commandTimeoutMs;
 		client.defineCommand(ADD_PENDING_COMMAND, { numberOfKeys: 1, lua: ADD_PENDING });
 		client.defineCommand(COUNT_PENDING_COMMAND, { numberOfKeys: 1, lua: COUNT_PENDING });
+		client.defineCommand(ADMIT_STORM_COMMAND, { numberOfKeys: 1, lua: ADMIT_STORM });
 		this.#client = client as ScriptedClient;
+		const { subscriber } = options;
+		if (subscriber !== undefined && !isRedisSubscriber(subscriber)) {
+			throw new TypeError(
+				`\`subscriber\` must be a second ioredis connection (\`client.duplicate()\`) with subscribe, unsubscribe, on and off, got ${describeValue(subscriber, { className: true })}`,
+			);
+		}
+		if (subscriber === client) {
+			throw new TypeError(
+				'`subscriber` must be a connection of its own (`client.duplicate()`), not `client`: a subscribed connection can send no other command',
+			);
+		}
+		this.takeover = subscriber
+			? new RedisTakeover(this.#key('takeover'), subscriber, (userId, message) =>
+					this.#run('announceTakeover', userId, false, async () => {
+						await this.#client.publish(this.#key('takeover'), message);
+					}),
+				)
+			: undefined;
 	}
 
 	/**
@@ -237,10 +313,31 @@ class RedisStoreImpl implements RedisStore {
 		);
 	}
 
+	admitClusterRestart(token: string, limit: number, windowMs: number): Promise<ConsumeResult> {
+		return this.#run('admitClusterRestart', '*', false, async () => {
+			const reply = (await this.#client[ADMIT_STORM_COMMAND](
+				this.#key('storm'),
+				token,
+				String(limit),
+				String(Math.ceil(windowMs)),
+			)) as [unknown, unknown];
+			const allowed = Number(reply[0]) === 1;
+			return { allowed, retryAfterMs: allowed ? 0 : Math.max(0, Number(reply[1])) };
+		});
+	}
+
+	releaseClusterRestart(token: string): Promise<void> {
+		return this.#run('releaseClusterRestart', '*', true, async () => {
+			await this.#client.zrem(this.#key('storm'), token);
+		});
+	}
+
 	/* ---------------------------------------------------------------- internals */
 
-	#key(kind: 'restart' | 'pending', userId: string): string {
-		return this.keyPrefix ? `${this.keyPrefix}:${kind}:${userId}` : `${kind}:${userId}`;
+	/** One key per script and command, so each stays in one hash slot of a Cluster (docs/redis.md). */
+	#key(kind: 'restart' | 'pending' | 'storm' | 'takeover', userId?: string): string {
+		const name = userId === undefined ? kind : `${kind}:${userId}`;
+		return this.keyPrefix ? `${this.keyPrefix}:${name}` : name;
 	}
 
 	#limiter({ limit, windowMs }: PerUserLimit): RateLimiterRedis {
@@ -299,14 +396,14 @@ class RedisStoreImpl implements RedisStore {
 /* ------------------------------------------------------------------ helpers */
 
 function checkClient(client: unknown): RedisClient {
-	const methods = ['evalsha', 'eval', 'zrem', 'multi', 'defineCommand'];
+	const methods = ['evalsha', 'eval', 'zrem', 'multi', 'defineCommand', 'publish'];
 	const missing =
 		typeof client === 'object' && client !== null
 			? methods.filter((name) => typeof (client as Record<string, unknown>)[name] !== 'function')
 			: methods;
 	if (missing.length > 0 || typeof (client as { status?: unknown }).status !== 'string') {
 		throw new TypeError(
-			`\`client\` must be an ioredis client (new Redis(…) or new Redis.Cluster(…)), got ${describeValue(client, { className: true })}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
+			`\`client\` must be an ioredis (or iovalkey) client (new Redis(…) or new Redis.Cluster(…)), got ${describeValue(client, { className: true })}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
 		);
 	}
 	return client as RedisClient;

@@ -21,6 +21,8 @@ export class MemoryStore implements WatchdogStore {
 	readonly #windows = new Map<string, Window>();
 	readonly #pending = new Map<string, Map<string, number>>();
 	#nextSweepAt = Number.NEGATIVE_INFINITY;
+	/** The restart-storm breaker's "cluster" window: in memory, this process is the cluster. */
+	#stormSlots: { at: number; token: string }[] = [];
 
 	constructor(clock: Clock = systemClock) {
 		this.#clock = clock;
@@ -44,6 +46,21 @@ export class MemoryStore implements WatchdogStore {
 			return { allowed: true, retryAfterMs: 0 };
 		}
 		return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(window.endsAt - now)) };
+	}
+
+	async admitClusterRestart(token: string, limit: number, windowMs: number): Promise<ConsumeResult> {
+		const now = this.#clock.now();
+		this.#stormSlots = this.#stormSlots.filter((slot) => slot.at > now - windowMs);
+		const oldest = this.#stormSlots[0];
+		if (oldest && this.#stormSlots.length >= limit) {
+			return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(oldest.at + windowMs - now)) };
+		}
+		this.#stormSlots.push({ at: now, token });
+		return { allowed: true, retryAfterMs: 0 };
+	}
+
+	async releaseClusterRestart(token: string): Promise<void> {
+		this.#stormSlots = this.#stormSlots.filter((slot) => slot.token !== token);
 	}
 
 	async addPending(userId: string, transportId: string, ttlMs: number): Promise<number> {

@@ -1,7 +1,9 @@
+import type { Clock } from '../clock.js';
 import { Logger } from '../logger.js';
 import type { IceRestartDenialReason } from '../reasons.js';
 import type { ConsumeResult, PerUserLimit, WatchdogPolicy, WatchdogStore } from '../types.js';
 import type { RestartDecision } from '../watch/host.js';
+import { type StormAdmission, StormBreaker } from './storm.js';
 
 const logger = new Logger('RestartGate');
 
@@ -9,20 +11,25 @@ const logger = new Logger('RestartGate');
  * The ICE-restart gate. It runs in this order:
  *   1. the watch is closed or stopped     → `closed`
  *   2. DTLS never reached `connected`     → `never-connected` (when `requireConnectedOnce`)
- *   3. the user's window is used up       → `rate-limited` with `retryAfterMs`
- *      the store failed                   → `store-unavailable`, or allowed (`onStoreError.restart`)
+ *   3. the restart-storm breaker is full  → `storm` with a jittered `retryAfterMs` (when `iceRestart.storm`)
+ *   4. the user's window is used up       → `rate-limited` with `retryAfterMs`
+ *      the store failed (3 or 4)          → `store-unavailable`, or allowed (`onStoreError.restart`)
  * The first two are `precheck()`, synchronous, so a request they refuse never spends the user's
- * allowance; the third is `decide()`: at most `iceRestart.perUser.limit` restarts per `windowMs`
+ * allowance; the last two are `decide()`. A breaker slot taken in 3 is given back when 4 refuses,
+ * so the breaker counts granted restarts only. Check 4 allows at most `iceRestart.perUser.limit` restarts per `windowMs`
  * for one user, counted in the store shared by every transport of the user (and, with a shared
  * store, by every SFU node). A watch that ends while the store answers is refused with `closed`.
  */
 export class RestartGate {
 	readonly #policy: WatchdogPolicy<never>;
 	readonly #store: WatchdogStore;
+	readonly #storm: StormBreaker | undefined;
 
-	constructor(policy: WatchdogPolicy<never>, store: WatchdogStore) {
+	constructor(policy: WatchdogPolicy<never>, store: WatchdogStore, clock: Clock) {
 		this.#policy = policy;
 		this.#store = store;
+		const storm = policy.iceRestart.storm;
+		this.#storm = storm ? new StormBreaker(storm, store, clock) : undefined;
 	}
 
 	/** Checks 1 and 2: the reason to refuse, or undefined to go on to `decide()`. */
@@ -32,8 +39,24 @@ export class RestartGate {
 		return undefined;
 	}
 
-	/** Check 3: spends one restart of `userId`, or says why not. Never rejects. */
+	/** Checks 3 and 4: spends one restart of `userId`, or says why not. Never rejects. */
 	async decide(userId: string | undefined): Promise<RestartDecision> {
+		let admission: StormAdmission | undefined;
+		try {
+			admission = await this.#storm?.admit();
+		} catch (error) {
+			return this.#storeFailed(userId, error);
+		}
+		if (admission && !admission.admitted) {
+			logger.debug('decide() storm [userId:%s, retryAfterMs:%d]', userId, admission.retryAfterMs);
+			return { allowed: false, reason: 'storm', retryAfterMs: admission.retryAfterMs };
+		}
+		const decision = await this.#decidePerUser(userId);
+		if (!decision.allowed && admission?.admitted) this.#storm?.release(admission.token);
+		return decision;
+	}
+
+	async #decidePerUser(userId: string | undefined): Promise<RestartDecision> {
 		const limit = this.#policy.iceRestart.perUser;
 		if (limit === false || userId === undefined) {
 			logger.debug('decide() no per-user limit [userId:%s]', userId);
@@ -43,10 +66,7 @@ export class RestartGate {
 		try {
 			result = checkResult(await this.#store.consumeRestart(userId, limit));
 		} catch (error) {
-			const action = this.#policy.onStoreError.restart;
-			logger.warn('decide() store failed [userId:%s, onStoreError.restart:%s]: %o', userId, action, error);
-			if (action === 'allow') return { allowed: true };
-			return { allowed: false, reason: 'store-unavailable', retryAfterMs: null, cause: error };
+			return this.#storeFailed(userId, error);
 		}
 		if (result.allowed) {
 			logger.debug('decide() allowed [userId:%s, limit:%d, windowMs:%d]', userId, limit.limit, limit.windowMs);
@@ -61,6 +81,13 @@ export class RestartGate {
 			retryAfterMs,
 		);
 		return { allowed: false, reason: 'rate-limited', retryAfterMs };
+	}
+
+	#storeFailed(userId: string | undefined, error: unknown): RestartDecision {
+		const action = this.#policy.onStoreError.restart;
+		logger.warn('decide() store failed [userId:%s, onStoreError.restart:%s]: %o', userId, action, error);
+		if (action === 'allow') return { allowed: true };
+		return { allowed: false, reason: 'store-unavailable', retryAfterMs: null, cause: error };
 	}
 }
 

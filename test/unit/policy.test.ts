@@ -72,6 +72,7 @@ describe('definePolicy defaults', () => {
 			requireConnectedOnce: d.iceRestart.requireConnectedOnce,
 			perUser: { limit: 3, windowMs: d.iceRestart.perUser ? d.iceRestart.perUser.windowMs : Number.NaN },
 			reconnectTimeoutMs: d.iceRestart.reconnectTimeoutMs,
+			storm: false,
 		});
 		expect(policy.liveness).toEqual({ ...d.liveness, pollIntervalMs: 500 });
 		expect(policy.onStoreError).toEqual({ restart: d.onStoreError.restart, pending: 'deny' });

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerPrometheusMetrics } from '../../src/adapters/prometheus.js';
 import { isWatchdogError } from '../../src/errors.js';
 import type { Watchdog } from '../../src/index.js';
+import { CLOSE_REASONS } from '../../src/reasons.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { samples } from '../helpers/prometheus-samples.js';
@@ -70,7 +71,9 @@ describe('registerPrometheusMetrics()', () => {
 		const scrape = samples(await registry.metrics());
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="stopped"}')).toBeUndefined();
-		expect([...scrape.keys()].filter((k) => k.startsWith('mediasoup_watchdog_transport_closes_total'))).toHaveLength(14);
+		expect([...scrape.keys()].filter((k) => k.startsWith('mediasoup_watchdog_transport_closes_total'))).toHaveLength(
+			CLOSE_REASONS.length - 1,
+		);
 		expect(scrape.get('mediasoup_watchdog_ice_restarts_total{outcome="granted"}')).toBe(0);
 		for (const reason of ['never-connected', 'rate-limited', 'closed', 'store-unavailable']) {
 			expect(scrape.get(`mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="${reason}"}`)).toBe(0);
