@@ -19,6 +19,8 @@ const REAL_WORKER = ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', '
 /** Files in those folders that never start a worker (fake transports, a redis server, a child vitest). */
 const NO_WORKER = [
 	'test/integration/redis-store.test.ts',
+	'test/integration/redis-cluster-mode.test.ts',
+	'test/integration/redis-sentinel.test.ts',
 	'test/reliability/event-sequences.test.ts',
 	'test/reliability/load-cycles.test.ts',
 	'test/reliability/policy-fuzz.test.ts',

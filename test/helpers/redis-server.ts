@@ -5,7 +5,7 @@
 //   ... new Redis({ port: redis.port }) ...
 //   afterAll(() => redis.close());
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ export interface RedisServer {
 	stop(): Promise<void>;
 	/** Starts it again on the same port (empty, since nothing is persisted). */
 	start(): Promise<void>;
+	/** SIGKILL (a crash: no shutdown, connections reset) and waits for the exit. */
+	kill(): Promise<void>;
 	/** SIGSTOP: the server keeps its connections but answers nothing. */
 	freeze(): void;
 	/** SIGCONT after `freeze()`. */
@@ -61,11 +63,22 @@ export async function freePort(): Promise<number> {
 	});
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** How to start one server beyond the defaults (redis-cluster.ts, redis-sentinel.ts). */
+export interface RedisServerOptions {
+	/** More command-line options, e.g. `['--cluster-enabled', 'yes']` or `['--replicaof', host, port]`. */
+	readonly extraArgs?: readonly string[];
+	/**
+	 * Runs `redis-server <dir>/sentinel.conf --sentinel` with this config text (port, bind and dir
+	 * are added) instead of a data server. Sentinel rewrites the file; each server has its own dir.
+	 */
+	readonly sentinelConfig?: string;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
 	assertRedisServerInstalled();
 	const dir = mkdtempSync(join(tmpdir(), 'mediasoup-watchdog-redis-'));
 	const port = await freePort();
-	const server = new Server(port, dir);
+	const server = new Server(port, dir, options);
 	try {
 		await server.start();
 	} catch (error) {
@@ -82,10 +95,39 @@ class Server implements RedisServer {
 	#child: ChildProcess | undefined;
 	#exited: Promise<void> = Promise.resolve();
 	readonly #lines: string[] = [];
+	readonly #options: RedisServerOptions;
 
-	constructor(port: number, dir: string) {
+	constructor(port: number, dir: string, options: RedisServerOptions) {
 		this.port = port;
 		this.#dir = dir;
+		this.#options = options;
+	}
+
+	#argv(): string[] {
+		if (this.#options.sentinelConfig !== undefined) {
+			const file = join(this.#dir, 'sentinel.conf');
+			writeFileSync(file, `port ${this.port}\nbind 127.0.0.1\ndir ${this.#dir}\n${this.#options.sentinelConfig}\n`);
+			return [file, '--sentinel'];
+		}
+		return [
+			'--port',
+			String(this.port),
+			'--bind',
+			'127.0.0.1',
+			'--dir',
+			this.#dir,
+			'--save',
+			'',
+			'--appendonly',
+			'no',
+			'--daemonize',
+			'no',
+			'--protected-mode',
+			'yes',
+			'--loglevel',
+			'notice',
+			...(this.#options.extraArgs ?? []),
+		];
 	}
 
 	get running(): boolean {
@@ -98,28 +140,7 @@ class Server implements RedisServer {
 
 	async start(): Promise<void> {
 		if (this.#child) throw new Error(`redis-server already running on port ${this.port}`);
-		const child = spawn(
-			REDIS_SERVER,
-			[
-				'--port',
-				String(this.port),
-				'--bind',
-				'127.0.0.1',
-				'--dir',
-				this.#dir,
-				'--save',
-				'',
-				'--appendonly',
-				'no',
-				'--daemonize',
-				'no',
-				'--protected-mode',
-				'yes',
-				'--loglevel',
-				'notice',
-			],
-			{ stdio: ['ignore', 'pipe', 'pipe'] },
-		);
+		const child = spawn(REDIS_SERVER, this.#argv(), { stdio: ['ignore', 'pipe', 'pipe'] });
 		this.#child = child;
 		for (const stream of [child.stdout, child.stderr]) {
 			stream?.setEncoding('utf8');
@@ -157,6 +178,11 @@ class Server implements RedisServer {
 		const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
 		await this.#exited;
 		clearTimeout(timer);
+	}
+
+	async kill(): Promise<void> {
+		this.#child?.kill('SIGKILL');
+		await this.#exited;
 	}
 
 	freeze(): void {
