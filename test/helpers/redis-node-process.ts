@@ -10,7 +10,7 @@ import { isIceRestartDeniedError } from '../../src/errors.js';
 import type { TransportWatch, WatchdogStore } from '../../src/types.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { closeWorker, createTestRouter, createTestTransport, createTestWorker } from './mediasoup.js';
-import type { ChildMessage, NodeMethod, NodeRpc, ParentMessage, SfuNodeConfig } from './redis-node.js';
+import type { ChildMessage, CloseRecord, NodeMethod, NodeRpc, ParentMessage, RestartRun, SfuNodeConfig } from './redis-node.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from './werift/harness.js';
 
 if (!process.send) {
@@ -38,8 +38,13 @@ const config = JSON.parse(process.argv[2] ?? '{}') as SfuNodeConfig;
 const redis = new Redis({ host: '127.0.0.1', port: config.redisPort });
 redis.on('error', (error: Error) => console.error(`[redis node ${config.name}] ioredis: ${error.message}`));
 
+// The takeover channel's subscriber: the app's second connection, as docs/redis.md says.
+const subscriber = config.policy.takeover ? redis.duplicate() : undefined;
+subscriber?.on('error', (error: Error) => console.error(`[redis node ${config.name}] subscriber: ${error.message}`));
+
 const store = createRedisStore({
 	client: redis,
+	...(subscriber ? { subscriber } : {}),
 	...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
 	...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
 });
@@ -60,16 +65,57 @@ const tappedStore: WatchdogStore = {
 	},
 	removePending: (userId, transportId) => store.removePending(userId, transportId),
 	countPending: (userId) => store.countPending(userId),
+	admitClusterRestart: (token, limit, windowMs) => store.admitClusterRestart(token, limit, windowMs),
+	releaseClusterRestart: (token) => store.releaseClusterRestart(token),
 	checkPolicy: (policy) => store.checkPolicy(policy),
 };
 
 const watchdog = createWatchdog({
 	connectTimeoutMs: config.policy.connectTimeoutMs,
-	iceRestart: { perUser: config.policy.perUser, reconnectTimeoutMs: 10_000 },
+	iceRestart: {
+		perUser: config.policy.perUser,
+		reconnectTimeoutMs: config.policy.reconnectTimeoutMs ?? 10_000,
+		...(config.policy.storm ? { storm: config.policy.storm } : {}),
+		...(config.policy.requireConnectedOnce === undefined ? {} : { requireConnectedOnce: config.policy.requireConnectedOnce }),
+	},
 	maxPendingPerUser: config.policy.maxPendingPerUser,
 	store: tappedStore,
+	...(config.policy.takeover && store.takeover ? { takeover: store.takeover } : {}),
 	...(config.policy.onStoreError ? { onStoreError: config.policy.onStoreError } : {}),
 });
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+const closes: CloseRecord[] = [];
+watchdog.observer.on('close', (info) =>
+	closes.push({ transportId: info.transportId, userId: info.userId, reason: info.reason, clean: info.clean, at: epochNow() }),
+);
+const sessions: AbortController[] = [];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function restartUntilGranted(
+	transportId: string,
+	startAt: number,
+	spreadMs: number,
+	deadline: number,
+): Promise<RestartRun> {
+	const { watch } = entry(transportId);
+	const run: RestartRun = { transportId, granted: null, denials: [] };
+	await sleep(startAt + Math.random() * spreadMs - epochNow());
+	while (epochNow() < deadline) {
+		const start = epochNow();
+		try {
+			await watch.restartIce();
+			run.granted = { start, end: epochNow() };
+			return run;
+		} catch (error) {
+			if (!isIceRestartDeniedError(error)) throw error;
+			run.denials.push({ reason: error.reason, retryAfterMs: error.retryAfterMs });
+			if (error.retryAfterMs === null) return run;
+			await sleep(error.retryAfterMs);
+		}
+	}
+	return run;
+}
 
 let worker: types.Worker | undefined;
 let router: types.Router | undefined;
@@ -160,6 +206,25 @@ const handlers: { [M in NodeMethod]: (params: NodeRpc[M]['params']) => Promise<N
 
 	redisStatus: async () => redis.status,
 
+	async bind({ userId }) {
+		const session = new AbortController();
+		sessions.push(session);
+		const at = epochNow();
+		watchdog.bindSession(userId, session.signal);
+		return { at };
+	},
+
+	closes: async () => [...closes],
+
+	async idle({ userIds }) {
+		const created = await Promise.all(userIds.map((userId) => newTransport(userId)));
+		for (const { transport, watch } of created) transports.set(transport.id, { transport, watch });
+		return created.map(({ transport }) => transport.id);
+	},
+
+	restartUntilGranted: ({ transportIds, startAt, spreadMs, deadlineMs }) =>
+		Promise.all(transportIds.map((id) => restartUntilGranted(id, startAt, spreadMs, startAt + deadlineMs))),
+
 	problems: async () => [...problems],
 
 	async shutdown() {
@@ -169,6 +234,7 @@ const handlers: { [M in NodeMethod]: (params: NodeRpc[M]['params']) => Promise<N
 		watchdog.stop();
 		if (worker) await closeWorker(worker);
 		redis.disconnect();
+		subscriber?.disconnect();
 		return { problems: [...problems] };
 	},
 };

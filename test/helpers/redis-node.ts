@@ -27,7 +27,31 @@ export interface SfuNodeConfig {
 		perUser: { limit: number; windowMs: number };
 		maxPendingPerUser: number;
 		onStoreError?: { restart?: 'deny' | 'allow'; pending?: 'deny' | 'allow' };
+		/** `iceRestart.storm` (off when absent). */
+		storm?: { perNode?: number; cluster?: number; windowMs?: number; jitterMs?: number };
+		/** Policy `takeover: store.takeover`, with a subscriber made by `client.duplicate()`. */
+		takeover?: boolean;
+		requireConnectedOnce?: boolean;
+		reconnectTimeoutMs?: number;
 	};
+}
+
+/** A close the node's observer saw; `at` in epoch ms (performance.timeOrigin + now(): comparable across processes). */
+export interface CloseRecord {
+	transportId: string;
+	userId: string | undefined;
+	reason: string;
+	clean: boolean;
+	at: number;
+}
+
+/** One transport's restartIce() calls until granted (each denied one waited its retryAfterMs). */
+export interface RestartRun {
+	transportId: string;
+	/** Epoch ms when the granted call started and when it resolved (null when none within the deadline). */
+	granted: { start: number; end: number } | null;
+	/** Every refusal before it. */
+	denials: Array<{ reason: string; retryAfterMs: number | null }>;
 }
 
 export interface ConnectResult {
@@ -80,6 +104,13 @@ export interface NodeRpc {
 	close: { params: { transportId: string }; result: WatchInfo };
 	canCreate: { params: { userId: string }; result: boolean };
 	redisStatus: { params: Record<string, never>; result: string };
+	bind: { params: { userId: string }; result: { at: number } };
+	closes: { params: Record<string, never>; result: CloseRecord[] };
+	idle: { params: { userIds: string[] }; result: string[] };
+	restartUntilGranted: {
+		params: { transportIds: string[]; startAt: number; spreadMs: number; deadlineMs: number };
+		result: RestartRun[];
+	};
 	problems: { params: Record<string, never>; result: string[] };
 	shutdown: { params: Record<string, never>; result: { problems: string[] } };
 }
@@ -103,6 +134,17 @@ export interface SfuNode {
 	close(transportId: string): Promise<WatchInfo>;
 	canCreate(userId: string): Promise<boolean>;
 	redisStatus(): Promise<string>;
+	/** `watchdog.bindSession(userId, signal)`; `at`: epoch ms just before. */
+	bind(userId: string): Promise<{ at: number }>;
+	/** Every close the observer saw so far. */
+	closes(): Promise<CloseRecord[]>;
+	/** One transport per user, no peer (stays `connecting`). */
+	idle(userIds: string[]): Promise<string[]>;
+	/**
+	 * Each transport calls restartIce() at `startAt` (epoch ms) + a random 0…`spreadMs`, and again
+	 * after each denial's retryAfterMs, until granted or `deadlineMs` after `startAt`.
+	 */
+	restartUntilGranted(params: NodeRpc['restartUntilGranted']['params']): Promise<RestartRun[]>;
 	/** Unhandled rejections and uncaught exceptions the child saw so far. */
 	problems(): Promise<string[]>;
 	/** Closes clients, transports, the worker and the Redis connection; resolves once the child exited. */
@@ -248,6 +290,18 @@ class Node implements SfuNode {
 	}
 	redisStatus(): Promise<string> {
 		return this.#call('redisStatus', {});
+	}
+	bind(userId: string): Promise<{ at: number }> {
+		return this.#call('bind', { userId });
+	}
+	closes(): Promise<CloseRecord[]> {
+		return this.#call('closes', {});
+	}
+	idle(userIds: string[]): Promise<string[]> {
+		return this.#call('idle', { userIds });
+	}
+	restartUntilGranted(params: NodeRpc['restartUntilGranted']['params']): Promise<RestartRun[]> {
+		return this.#call('restartUntilGranted', params);
 	}
 	problems(): Promise<string[]> {
 		return this.#call('problems', {});
