@@ -403,7 +403,7 @@ function checkClient(client: unknown): RedisClient {
 			: methods;
 	if (missing.length > 0 || typeof (client as { status?: unknown }).status !== 'string') {
 		throw new TypeError(
-			`\`client\` must be an ioredis (or iovalkey) client (new Redis(…) or new Redis.Cluster(…)), got ${describeValue(client, { className: true })}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
+			`\`client\` must be an ioredis client (new Redis(…) or new Redis.Cluster(…), from ioredis or iovalkey), got ${describeValue(client, { className: true })}${missing.length > 0 ? ` without ${missing.join(', ')}` : ''}`,
 		);
 	}
 	return client as RedisClient;
