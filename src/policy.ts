@@ -116,7 +116,7 @@ export function definePolicy<TransportAppData = Record<string, unknown>>(
 		userId: userIdFunction(input.userId) as WatchdogPolicy<TransportAppData>['userId'],
 		store: storeOption(input.store),
 		onStoreError: storeErrorOption(input.onStoreError),
-		takeover: takeoverOption(input.takeover),
+		takeover: takeoverOption(input.takeover, 'takeover' in input),
 	};
 	Object.freeze(policy);
 	if (policy.iceRestart.storm && policy.iceRestart.storm.cluster !== Number.POSITIVE_INFINITY) {

@@ -3,6 +3,8 @@
 // the rest (no BENCH_SECTIONS), and returns its markdown, which bench/sections/report.ts writes
 // into its own marked block of docs/benchmarks.md. A section measures what it can, reports what
 // failed and goes on; it throws only when it measured nothing.
+import { store } from './store.js';
+
 export interface BenchSection {
 	/** Block name in docs/benchmarks.md and the BENCH_SECTIONS value. */
 	readonly name: string;
@@ -12,4 +14,4 @@ export interface BenchSection {
 	readonly run: (options: { readonly quick: boolean; readonly log: (line: string) => void }) => Promise<string>;
 }
 
-export const SECTIONS: readonly BenchSection[] = [];
+export const SECTIONS: readonly BenchSection[] = [store];

@@ -141,6 +141,10 @@ export interface RedisStore extends WatchdogStore {
  * const policy = definePolicy({ store: createRedisStore({ client: redis }), onStoreError: 'deny' });
  * ```
  */
+export function createRedisStore(
+	options: RedisStoreOptions & { readonly subscriber: RedisSubscriber },
+): RedisStore & { readonly takeover: TakeoverChannel };
+export function createRedisStore(options: RedisStoreOptions): RedisStore;
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
 	return new RedisStoreImpl(options);
 }

@@ -50,7 +50,10 @@ export class MemoryStore implements WatchdogStore {
 
 	async admitClusterRestart(token: string, limit: number, windowMs: number): Promise<ConsumeResult> {
 		const now = this.#clock.now();
-		this.#stormSlots = this.#stormSlots.filter((slot) => slot.at > now - windowMs);
+		// Slots are in time order: drop the ones that left the window from the front.
+		let left = 0;
+		while (left < this.#stormSlots.length && (this.#stormSlots[left] as { at: number }).at <= now - windowMs) left++;
+		if (left > 0) this.#stormSlots.splice(0, left);
 		const oldest = this.#stormSlots[0];
 		if (oldest && this.#stormSlots.length >= limit) {
 			return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(oldest.at + windowMs - now)) };

@@ -11,7 +11,13 @@ import type { TakeoverChannel, WatchdogObserverEvents } from '../types.js';
 const logger = new Logger('Takeover');
 
 /** `takeover` of definePolicy(): `false` (the default) or a `TakeoverChannel`. */
-export function takeoverOption(value: unknown): TakeoverChannel | false {
+export function takeoverOption(value: unknown, given: boolean): TakeoverChannel | false {
+	if (value === undefined && given) {
+		// `takeover: store.takeover` with a Redis store made without `subscriber`: refused, not silently off.
+		throw new TypeError(
+			'`takeover` is undefined: give a TakeoverChannel (the Redis store has `store.takeover` only when made with its `subscriber` option) or false',
+		);
+	}
 	if (value === undefined || value === false) return false;
 	const channel = value as Partial<TakeoverChannel> | null;
 	if (

@@ -111,5 +111,7 @@ describe('takeover across nodes', () => {
 			/`takeover` must be false or a TakeoverChannel/,
 		);
 		expect(definePolicy({}).takeover).toBe(false);
+		// `takeover: store.takeover` of a Redis store made without `subscriber`: refused, not silently off.
+		expect(() => definePolicy({ takeover: undefined } as never)).toThrow(/`takeover` is undefined/);
 	});
 });
