@@ -4,10 +4,13 @@
 // touches one key, so none meets CROSSSLOT; a hash tag in the key prefix puts all of them in one
 // slot. No mediasoup worker here (unit project); the two-node tests are redis-cluster.test.ts and
 // redis-takeover-storm.test.ts.
-import { Cluster as IoredisCluster, type Redis as IoredisRedis } from 'ioredis';
+import { Cluster as IoredisCluster, Redis as IoredisRedis } from 'ioredis';
 import { Cluster as ValkeyCluster, Redis as ValkeyRedis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore } from '../../src/adapters/redis.js';
+import { createRedisStore, isRedisStoreError } from '../../src/adapters/redis.js';
+import type { WatchableTransport, WatchdogObserverEvents } from '../../src/index.js';
+import { createWatchdog } from '../../src/watchdog.js';
+import { createFakeTransport, type FakeWebRtcTransport } from '../helpers/fake-transport.js';
 import { type RedisClusterServers, startRedisCluster } from '../helpers/redis-cluster.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { checkStoreOperations, checkTakeover } from '../helpers/redis-store-checks.js';
@@ -87,6 +90,33 @@ describe('the Redis store on a standalone server through iovalkey', () => {
 		await checkStoreOperations(store, 'standalone');
 		const storeB = createRedisStore({ client: other, subscriber: await connected(other.duplicate()) });
 		await checkTakeover(store, storeB, 'bob');
+	});
+
+	it('closes nothing and reports storeerror when the announcing node cannot reach Redis', async () => {
+		const up = await connected(new ValkeyRedis({ host: standalone.host, port: standalone.port }));
+		const storeA = createRedisStore({ client: up, subscriber: await connected(up.duplicate()) });
+		// Node B's client is not connected (a lazyConnect client never connected stands for Redis down).
+		const down = new IoredisRedis({ host: standalone.host, port: standalone.port, lazyConnect: true });
+		clients.push(down);
+		const storeB = createRedisStore({ client: down, subscriber: down.duplicate() });
+		const nodeA = createWatchdog({ store: storeA, takeover: storeA.takeover, maxPendingPerUser: 2 });
+		const nodeB = createWatchdog({ store: storeB, takeover: storeB.takeover, maxPendingPerUser: 2 });
+		try {
+			const { transport } = createFakeTransport({ appData: { userId: 'dora' } });
+			const watch = nodeA.watch(transport as FakeWebRtcTransport<Record<string, unknown>> & WatchableTransport);
+			transport.connectClient();
+			const errors: Array<WatchdogObserverEvents['storeerror']> = [];
+			nodeB.observer.on('storeerror', (event) => errors.push(event));
+			nodeB.bindSession('dora', new AbortController().signal);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			expect(watch.state).toBe('connected');
+			expect(errors).toHaveLength(1);
+			expect(errors[0]).toMatchObject({ operation: 'announceTakeover', userId: 'dora' });
+			expect(isRedisStoreError(errors[0]?.error) && errors[0].error.failure).toBe('not-ready');
+		} finally {
+			nodeA.stop();
+			nodeB.stop();
+		}
 	});
 
 	it('still refuses what is not a client, naming the option', async () => {
