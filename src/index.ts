@@ -59,5 +59,6 @@ export type {
 	WatchOptions,
 	WatchState,
 	WorkerLike,
+	WorkerLivenessSnapshot,
 } from './types.js';
 export { createWatchdog, watchdogFor, watchTransport } from './watch-transport.js';

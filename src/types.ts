@@ -448,8 +448,22 @@ export interface WatchdogSnapshot {
 		readonly stalled: number;
 		/** getStats()/dump() failures on open transports since the watchdog started. */
 		readonly statsErrors: number;
+		/** The same figures per mediasoup worker (each has its own budget and pace), plus its hints. */
+		readonly workers: readonly WorkerLivenessSnapshot[];
 	};
 	readonly users: number;
+}
+
+/** One worker's liveness figures in `snapshot().liveness.workers` (see docs/liveness.md, "Hints"). */
+export interface WorkerLivenessSnapshot extends Omit<WatchdogSnapshot['liveness'], 'workers'> {
+	/** The worker's pid when the app gave `{ worker }`, else null. */
+	readonly pid: number | null;
+	/** Transports in the priority lane right now. */
+	readonly hinted: number;
+	/** Hints received, by source, since this worker's first tracked transport. */
+	readonly hints: { readonly 'producer-score': number; readonly sibling: number };
+	/** Polls sent out of turn for hints. */
+	readonly hintPolls: number;
 }
 
 /**

@@ -190,8 +190,9 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	stateChanged(watch: WatchHandleInternal, from: WatchState, to: WatchState): void {
 		this.#counters.stateChanged(from, to);
-		if (to === 'connected') this.#liveness.track(watch);
+		if (to === 'connected') this.#liveness.track(watch, watch.worker);
 		else if (from === 'connected') this.#liveness.untrack(watch);
+		if (to === 'disconnected') this.#hintSiblings(watch);
 		this.observer.emit('statechange', { transportId: watch.transportId, from, to });
 	}
 
@@ -206,8 +207,21 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		this.observer.emit('icerestart', { transportId: watch.transportId, userId: watch.userId, ...event });
 	}
 
+	hint(watch: WatchHandleInternal, source: 'producer-score'): void {
+		this.#liveness.hint(watch, source);
+	}
+
+	/** A transport judged gone or ICE-disconnected: its user's other transports are polled out of turn. */
+	#hintSiblings(watch: WatchHandleInternal): void {
+		if (watch.userId === undefined) return;
+		for (const sibling of this.#byUser.get(watch.userId) ?? []) {
+			if (sibling !== watch) this.#liveness.hint(sibling, 'sibling');
+		}
+	}
+
 	ended(watch: WatchHandleInternal, info: CloseInfo): void {
 		this.#liveness.untrack(watch);
+		if (info.reason === 'inactive' || info.reason === 'ice-disconnected') this.#hintSiblings(watch);
 		// A watch ended from inside a listener announces its end a microtask later; by then the app
 		// may have watched the transport again: its entry and pending slot belong to the new watch.
 		if (this.#watches.get(watch.transportId) === watch) {

@@ -1,11 +1,13 @@
-// One shared scheduler per watchdog: polls getStats() of connected transports round-robin,
-// spread evenly over time and within a budget of worker requests per second, and closes with
-// `inactive` those the judge finds silent. docs/liveness.md explains the rules and the numbers.
+// One shared scheduler per watchdog, one lane per mediasoup worker: each lane polls getStats() of
+// its connected transports round-robin, spread evenly over time and within the worker's budget of
+// requests per second, polls hinted transports first (a priority lane, same budget), and closes
+// with `inactive` those the judge finds silent. docs/liveness.md explains the rules and the numbers.
 import type { Clock, TimerHandle } from '../clock.js';
 import { MAX_TIMER_MS } from '../clock.js';
 import { Logger } from '../logger.js';
 import type { WatchableTransport, WatchdogPolicy, WatchdogSnapshot } from '../types.js';
 import type { WatchHandleInternal } from '../watch/host.js';
+import { type HintSource, workerKeyOf } from './hints.js';
 import { CADENCE_FACTOR, carriesMedia, readSample, TransportJudge, type Verdict } from './judge.js';
 import { RequestWindow } from './request-window.js';
 
@@ -21,6 +23,11 @@ export const CATCH_UP_MS = 250;
 
 /** What `snapshot().liveness` reports (the public type, one definition). */
 export type LivenessStats = WatchdogSnapshot['liveness'];
+/** One worker's figures in `snapshot().liveness.workers`. */
+export type WorkerLivenessStats = LivenessStats['workers'][number];
+
+/** Shortest time between two polls of a hinted transport. */
+export const HINT_MIN_GAP_MS = 250;
 
 /** One tracked transport: its judge plus the scheduler's bookkeeping, in one object. */
 class Entry extends TransportJudge {
@@ -33,6 +40,10 @@ class Entry extends TransportJudge {
 	stalled = false;
 	/** Why the transport cannot be judged right now, if so. */
 	unjudged: string | undefined = undefined;
+	/** When a hint put it in the priority lane (NONE: not hinted). */
+	hintedAt = NONE;
+	/** Polls sent since the hint. */
+	hintPolls = 0;
 
 	constructor(watch: WatchHandleInternal, inactivityTimeoutMs: number, trackedAt: number, sctp: boolean) {
 		super(inactivityTimeoutMs, trackedAt, sctp);
@@ -47,8 +58,8 @@ const NONE = -1;
 
 type Dumpable = WatchableTransport<unknown> & { dump?: () => Promise<unknown> };
 
-/** One shared scheduler per watchdog that polls getStats() of connected transports. */
-export class LivenessScheduler {
+/** The scheduler of one worker's transports: its own budget, pace and priority lane. */
+class WorkerLane {
 	readonly #policy: WatchdogPolicy<never>;
 	readonly #clock: Clock;
 	readonly #epoch: number;
@@ -78,8 +89,14 @@ export class LivenessScheduler {
 	#window: RequestWindow | undefined;
 	/** dump() requests the window did not allow when asked: sent first at the next ticks. */
 	readonly #mediaChecks: Entry[] = [];
+	/** Hinted entries, polled before the round-robin at the judge's pace until a verdict. */
+	readonly #priority = new Set<Entry>();
+	readonly #hints: Record<HintSource, number> = { 'producer-score': 0, sibling: 0 };
+	#hintPolls = 0;
+	readonly pid: number | null;
 
-	constructor(policy: WatchdogPolicy<never>, clock: Clock) {
+	constructor(policy: WatchdogPolicy<never>, clock: Clock, pid: number | null) {
+		this.pid = pid;
 		this.#policy = policy;
 		this.#clock = clock;
 		this.#epoch = clock.now();
@@ -101,11 +118,42 @@ export class LivenessScheduler {
 		if (!entry) return;
 		entry.removed = true;
 		this.#entries.delete(watch);
+		this.#priority.delete(entry);
 		if (this.#current === entry) this.#current = undefined;
 		this.#resize();
 	}
 
-	stats(): LivenessStats {
+	get size(): number {
+		return this.#entries.size;
+	}
+
+	get statsErrors(): number {
+		return this.#statsErrors;
+	}
+
+	/**
+	 * Puts a tracked transport in the priority lane: polled out of turn at the next tick (within the
+	 * budget), then at the judge's pace until it shows a sign of life or is judged gone. False when
+	 * the watch is not tracked (not connected) here.
+	 */
+	hint(watch: WatchHandleInternal, source: HintSource): boolean {
+		const entry = this.#entries.get(watch);
+		if (!entry) return false;
+		this.#hints[source] += 1;
+		if (entry.hintedAt !== NONE) return true;
+		entry.hintedAt = this.#now();
+		entry.hintPolls = 0;
+		this.#priority.add(entry);
+		logger.debug('hint() [transportId:%s, source:%s]', watch.transportId, source);
+		const now = this.#clock.now();
+		if (this.#timer !== undefined && this.#dueAt - now > MIN_TICK_MS) {
+			this.#clearTimer();
+			this.#armTimer(now, MIN_TICK_MS);
+		}
+		return true;
+	}
+
+	stats(): WorkerLivenessStats {
 		let slowCadence = 0;
 		let echo = 0;
 		let unjudged = 0;
@@ -126,6 +174,10 @@ export class LivenessScheduler {
 			unjudged,
 			stalled,
 			statsErrors: this.#statsErrors,
+			pid: this.pid,
+			hinted: this.#priority.size,
+			hints: { ...this.#hints },
+			hintPolls: this.#hintPolls,
 		};
 	}
 
@@ -136,6 +188,7 @@ export class LivenessScheduler {
 		this.#entries.clear();
 		this.#inFlight.clear();
 		this.#mediaChecks.length = 0;
+		this.#priority.clear();
 		this.#cursor = undefined;
 		this.#current = undefined;
 		this.#rate = 0;
@@ -243,6 +296,7 @@ export class LivenessScheduler {
 			this.#sweepPending(now);
 			this.#sendMediaChecks(at);
 			const window = this.#window as RequestWindow;
+			const nextHintAt = this.#pollHinted(now, at, window);
 			let scans = Math.min(this.#entries.size, 4 * Math.floor(this.#credit) + 8);
 			while (this.#credit >= 1 && scans > 0 && window.allows(at)) {
 				scans -= 1;
@@ -268,10 +322,54 @@ export class LivenessScheduler {
 			if (next && next.pendingSince === NONE && next.polledAt !== NEVER) {
 				untilDueMs = next.polledAt + this.#periodMs - now;
 			}
+			if (nextHintAt !== undefined) untilDueMs = Math.min(untilDueMs ?? this.#tickMs, nextHintAt - now);
 		} catch (error) {
 			logger.error('tick() failed: %o', error);
 		}
 		if (this.#entries.size > 0 && this.#timer === undefined) this.#armTimer(at, untilDueMs);
+	}
+
+	/**
+	 * Polls the hinted transports that are due, oldest hint first, within the same credit and window
+	 * as the round-robin; drops those that showed a sign of life since their hint. Returns when the
+	 * next hinted poll is due (scheduler ms), if any waits.
+	 */
+	#pollHinted(now: number, at: number, window: RequestWindow): number | undefined {
+		let nextAt: number | undefined;
+		for (const entry of this.#priority) {
+			if (entry.removed || (entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt)) {
+				// A sign of life after the hint (or gone): back to the round-robin.
+				this.#priority.delete(entry);
+				entry.hintedAt = NONE;
+				continue;
+			}
+			if (entry.pendingSince !== NONE) continue;
+			const dueAt = this.#hintDueAt(entry);
+			if (dueAt > now) {
+				nextAt = Math.min(nextAt ?? dueAt, dueAt);
+				continue;
+			}
+			if (this.#credit < 1 || !window.allows(at)) return now + MIN_TICK_MS;
+			if (this.#poll(entry, now)) {
+				this.#credit -= 1;
+				// Signs are timed at the samples: only one after the first hinted poll shows life since the hint.
+				if (entry.hintPolls === 0) entry.hintedAt = now;
+				entry.hintPolls += 1;
+				this.#hintPolls += 1;
+			}
+		}
+		return nextAt;
+	}
+
+	/**
+	 * The first hinted poll is due at once; the next ones when the judge could decide (the client's
+	 * last sign plus its bound), never sooner than HINT_MIN_GAP_MS after the last poll, never later
+	 * than the round-robin would have polled it.
+	 */
+	#hintDueAt(entry: Entry): number {
+		if (entry.hintPolls === 0) return entry.hintedAt;
+		const judgeAt = entry.lastSignAt + Math.ceil(entry.boundMs);
+		return Math.min(entry.polledAt + this.#periodMs, Math.max(entry.polledAt + HINT_MIN_GAP_MS, judgeAt));
 	}
 
 	/** The entry the round-robin cursor is on; Map iterators follow insertions and deletions. */
@@ -434,6 +532,98 @@ export class LivenessScheduler {
 		});
 	}
 }
+
+/**
+ * One shared scheduler per watchdog: a lane per mediasoup worker (each worker is its own process
+ * and core), each with the budget `maxStatsRequestsPerSecond` and the pace `pollIntervalMs`. A
+ * watch's worker is its transport's channel to the worker (3.12 and 3.27 set one per worker), else
+ * the `{ worker }` watch option, else one shared lane.
+ */
+export class LivenessScheduler {
+	readonly #policy: WatchdogPolicy<never>;
+	readonly #clock: Clock;
+	readonly #lanes = new Map<object, WorkerLane>();
+	readonly #laneOf = new Map<WatchHandleInternal, WorkerLane>();
+	/** Errors counted by lanes that emptied and were dropped. */
+	#pastStatsErrors = 0;
+
+	constructor(policy: WatchdogPolicy<never>, clock: Clock) {
+		this.#policy = policy;
+		this.#clock = clock;
+	}
+
+	track(watch: WatchHandleInternal, worker?: object): void {
+		if (this.#laneOf.has(watch) || this.#policy.inactivityTimeoutMs === Number.POSITIVE_INFINITY) return;
+		const key = workerKeyOf(watch.activeTransport, worker) ?? SHARED_LANE;
+		let lane = this.#lanes.get(key);
+		if (!lane) {
+			lane = new WorkerLane(this.#policy, this.#clock, pidOf(worker));
+			this.#lanes.set(key, lane);
+		}
+		this.#laneOf.set(watch, lane);
+		lane.track(watch);
+	}
+
+	untrack(watch: WatchHandleInternal): void {
+		const lane = this.#laneOf.get(watch);
+		if (!lane) return;
+		this.#laneOf.delete(watch);
+		lane.untrack(watch);
+		if (lane.size > 0) return;
+		// An empty lane holds no timer; dropping it releases the worker's channel (a dead worker).
+		for (const [key, value] of this.#lanes) {
+			if (value !== lane) continue;
+			this.#lanes.delete(key);
+			this.#pastStatsErrors += lane.statsErrors;
+			lane.stop();
+		}
+	}
+
+	/** Moves a poll of a connected transport forward (never closes it). False when not tracked. */
+	hint(watch: WatchHandleInternal, source: HintSource): boolean {
+		return this.#laneOf.get(watch)?.hint(watch, source) ?? false;
+	}
+
+	stats(): LivenessStats {
+		const workers = [...this.#lanes.values()].map((lane) => lane.stats());
+		const sum = (pick: (w: WorkerLivenessStats) => number): number => workers.reduce((n, w) => n + pick(w), 0);
+		const max = (pick: (w: WorkerLivenessStats) => number, none: number): number =>
+			workers.length === 0 ? none : Math.max(...workers.map(pick));
+		const idle = this.#policy.inactivityTimeoutMs;
+		return {
+			tracked: sum((w) => w.tracked),
+			requestsPerSecond: Math.round(sum((w) => w.requestsPerSecond) * 10) / 10,
+			pollIntervalMs: max((w) => w.pollIntervalMs, this.#policy.liveness.pollIntervalMs),
+			detectionBoundMs: max(
+				(w) => w.detectionBoundMs,
+				idle === Number.POSITIVE_INFINITY
+					? idle
+					: Math.ceil(idle / this.#policy.liveness.pollIntervalMs - 1e-9) * this.#policy.liveness.pollIntervalMs +
+							this.#policy.liveness.pollIntervalMs,
+			),
+			slowCadence: sum((w) => w.slowCadence),
+			echo: sum((w) => w.echo),
+			unjudged: sum((w) => w.unjudged),
+			stalled: sum((w) => w.stalled),
+			statsErrors: this.#pastStatsErrors + sum((w) => w.statsErrors),
+			workers,
+		};
+	}
+
+	stop(): void {
+		for (const lane of this.#lanes.values()) lane.stop();
+		this.#lanes.clear();
+		this.#laneOf.clear();
+	}
+}
+
+function pidOf(worker: object | undefined): number | null {
+	const pid = (worker as { pid?: unknown } | undefined)?.pid;
+	return typeof pid === 'number' ? pid : null;
+}
+
+/** The lane of transports whose worker is unknown. */
+const SHARED_LANE = Object.freeze({});
 
 /** Whether the transport may have SCTP (unknown shapes are assumed to). */
 function hasSctp(transport: WatchableTransport<unknown> | undefined): boolean {

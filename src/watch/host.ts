@@ -32,6 +32,8 @@ export interface WatchHost {
 	connected(watch: WatchHandleInternal, timeToConnectMs: number): void;
 	restartDecided(watch: WatchHandleInternal, event: IceRestartEvent): void;
 	ended(watch: WatchHandleInternal, info: CloseInfo): void;
+	/** A cheap event suggests the transport's client may be gone: poll it out of turn (docs/liveness.md, "Hints"). */
+	hint?(watch: WatchHandleInternal, source: 'producer-score'): void;
 	/** An app listener on the watch threw while handling `event` (already logged by the watch). */
 	listenerThrew(watch: WatchHandleInternal, event: keyof TransportWatchEvents, error: unknown): void;
 }
@@ -42,6 +44,8 @@ export interface WatchHandleInternal {
 	readonly userId: string | undefined;
 	readonly state: WatchState;
 	readonly connectedOnce: boolean;
+	/** The `{ worker }` the app gave, if any (liveness groups transports per worker). */
+	readonly worker?: object | undefined;
 	/** The transport while the watch is active. */
 	readonly activeTransport: WatchableTransport<unknown> | undefined;
 	/** Ends the watch for a reason the watchdog causes, closing the transport. */

@@ -1,5 +1,6 @@
 import { type Deadline, TimerSlot } from '../clock.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
+import { watchProducerScores } from '../liveness/hints.js';
 import { Logger } from '../logger.js';
 import { CLEAN_REASONS } from '../reasons.js';
 import type {
@@ -41,6 +42,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	readonly #host: WatchHost;
 	#transport: Transport | undefined;
 	#worker: WorkerLike | undefined;
+	/** Removes the producer `score` listeners (liveness hints). */
+	#releaseHints: (() => void) | undefined;
 	#signal: AbortSignal | undefined;
 	#state: WatchState = 'connecting';
 	#closeReason: CloseReason | undefined;
@@ -102,6 +105,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		transport.observer.on('close', this.#onClose);
 		transport.on('routerclose', this.#onRouterClose);
 		transport.on('listenserverclose', this.#onListenServerClose);
+		this.#releaseHints = watchProducerScores(transport, () => this.#host.hint?.(this, 'producer-score'));
 		if (init.signal) {
 			this.#onAbort = (): void => this.stop();
 			init.signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -150,6 +154,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 
 	get activeTransport(): WatchableTransport<unknown> | undefined {
 		return this.#transport;
+	}
+
+	get worker(): WorkerLike | undefined {
+		return this.#worker;
 	}
 
 	get state(): WatchState {
@@ -427,6 +435,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		}
 		if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
 		this.#onAbort = undefined;
+		this.#releaseHints?.();
+		this.#releaseHints = undefined;
 		this.#transport = undefined;
 		this.#worker = undefined;
 		this.#signal = undefined;

@@ -32,8 +32,11 @@ function every(everyMs: number, step: () => void): void {
 
 const P = 'mediasoup_watchdog_liveness_';
 
+/** The liveness totals (the per-worker list, `workers`, is not exported as series here). */
+type LivenessTotal = Exclude<keyof WatchdogSnapshot['liveness'], 'workers'>;
+
 /** The liveness series of a scrape, named by the snapshot field each one exports (seconds kept as exported). */
-function livenessOf(scrape: Map<string, number>): Record<keyof WatchdogSnapshot['liveness'], number | undefined> {
+function livenessOf(scrape: Map<string, number>): Record<LivenessTotal, number | undefined> {
 	return {
 		tracked: scrape.get(`${P}polled_transports`),
 		requestsPerSecond: scrape.get(`${P}stats_requests_per_second`),
@@ -48,7 +51,7 @@ function livenessOf(scrape: Map<string, number>): Record<keyof WatchdogSnapshot[
 }
 
 /** What livenessOf() must read for these snapshots: counts and rates summed, durations the largest, in seconds. */
-function expectedFrom(...snaps: WatchdogSnapshot[]): Record<keyof WatchdogSnapshot['liveness'], number> {
+function expectedFrom(...snaps: WatchdogSnapshot[]): Record<LivenessTotal, number> {
 	const sum = (pick: (l: WatchdogSnapshot['liveness']) => number): number =>
 		snaps.reduce((total, s) => total + pick(s.liveness), 0);
 	const max = (pick: (l: WatchdogSnapshot['liveness']) => number): number => Math.max(...snaps.map((s) => pick(s.liveness)));
@@ -127,6 +130,7 @@ describe('registerPrometheusMetrics(): liveness', () => {
 			unjudged: 1, // blank
 			stalled: 1, // failing, since its third request
 			statsErrors: 2,
+			workers: [expect.objectContaining({ tracked: 4, requestsPerSecond: 2, pid: null })], // one worker, unknown
 		});
 		scrape = samples(await registry.metrics());
 		expect(livenessOf(scrape)).toEqual(expectedFrom(snap));

@@ -284,7 +284,7 @@ describe('watching the same transport twice', () => {
 		const second = watchTransport(transport, policy, { userId: 'bob' });
 		expect(second).toBe(first);
 		expect(second.userId).toBe('alice');
-		expect(transport.watchListenerCount()).toBe(6);
+		expect(transport.watchListenerCount()).toBe(7); // six of the watch's own + newproducer (liveness hints)
 		expect(vi.getTimerCount()).toBe(1);
 	});
 
@@ -306,7 +306,7 @@ describe('watching the same transport twice', () => {
 		const second = watchTransport(transport, quiet());
 		expect(second).not.toBe(first);
 		expect(second.state).toBe('connecting');
-		expect(transport.watchListenerCount()).toBe(6);
+		expect(transport.watchListenerCount()).toBe(7); // six of the watch's own + newproducer (liveness hints)
 	});
 });
 

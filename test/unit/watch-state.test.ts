@@ -55,6 +55,7 @@ describe('connecting', () => {
 			'observer:dtlsstatechange': 1,
 			'observer:iceselectedtuplechange': 1,
 			'observer:close': 1,
+			'observer:newproducer': 1, // liveness hints: the producers' score events
 		});
 	});
 
