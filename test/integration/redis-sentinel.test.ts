@@ -77,7 +77,10 @@ describe('the Redis store through a Sentinel failover', () => {
 
 			expect(await ask('alice')).toMatchObject({ outcome: 'denied', reason: 'rate-limited' }); // granted stays granted
 			expect(await store.countPending('carol')).toBe(1);
-			expect(await ask('bob')).toMatchObject({ outcome: 'granted' }); // service resumes
+			// Service resumes: a user never asked before. (Not bob: when his request was already on the wire
+			// as the master died, it is denied by commandTimeoutMs but ioredis may resend it to the new
+			// master, where it then counts in his window; docs/redis.md says so.)
+			expect(await ask('erin')).toMatchObject({ outcome: 'granted' });
 			console.info(
 				`[redis sentinel] during the failover: denied ${during.reason} (${during.failure}) in ${during.ms.toFixed(0)} ms; replica promoted ${promotedMs.toFixed(0)} ms after the kill, client serving again at ${servingMs.toFixed(0)} ms`,
 			);
