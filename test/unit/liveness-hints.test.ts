@@ -1,0 +1,243 @@
+// Liveness per worker and hints, through a real watchdog on fake transports and fake timers: each
+// worker (the transport's channel, as mediasoup sets it) has its own budget and pace; a producer's
+// score at 0 or a sibling judged gone polls a transport out of turn, within the budget, and never
+// closes a live client; a hint storm stays within the budget; a dead worker releases everything.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
+import { HINT_MIN_GAP_MS, MIN_TICK_MS } from '../../src/liveness/scheduler.js';
+import { busiestWindow } from '../helpers/busiest-window.js';
+import { type FakeWebRtcTransport, FakeWorker } from '../helpers/fake-transport.js';
+import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';
+
+type Transport = FakeWebRtcTransport<{ userId: string }>;
+
+const { setup, addInterval } = useFakeWatchdogs();
+
+/** A fake worker whose transports carry one channel object, as mediasoup's do (one per worker). */
+function workerWithChannel(): { worker: FakeWorker; transport(userId: string): Transport } {
+	const worker = new FakeWorker();
+	const router = worker.createRouter();
+	const channel = {};
+	return {
+		worker,
+		transport(userId) {
+			const transport = router.createWebRtcTransport<{ userId: string }>({ appData: { userId } });
+			// mediasoup's dump() (the judge asks it whether media is still there when RTP stops).
+			const dump = async () => ({ id: transport.id, producerIds: ['p0'], consumerIds: [] });
+			Object.assign(transport, { channel, dump });
+			return transport;
+		},
+	};
+}
+
+function connect(watchdog: Watchdog, transport: Transport, worker?: FakeWorker): TransportWatch {
+	const watch = watchdog.watch(transport, worker ? { worker } : {});
+	transport.connectClient();
+	expect(watch.state).toBe('connected');
+	return watch;
+}
+
+/** A client that adds bytes (RTP when `media`) every `everyMs` until `stop()`. */
+function client(transport: Transport, everyMs: number, media = false): { stop(): void } {
+	const timer = setInterval(() => {
+		transport.bytesReceived += 100;
+		if (media) transport.counters.rtpBytesReceived += 100;
+	}, everyMs);
+	addInterval(timer);
+	return { stop: () => clearInterval(timer) };
+}
+
+/** Records the time of every getStats() call of these transports, in one list and per transport. */
+function recordCalls(transports: Transport[]): { all: number[]; of: Map<Transport, number[]> } {
+	const all: number[] = [];
+	const of = new Map<Transport, number[]>();
+	for (const transport of transports) {
+		const times: number[] = [];
+		of.set(transport, times);
+		const original = transport.getStats.bind(transport);
+		transport.getStats = () => {
+			times.push(performance.now());
+			all.push(performance.now());
+			return original();
+		};
+	}
+	return { all, of };
+}
+
+/** A producer on `transport` (mediasoup emits observer 'newproducer'); `score(0)` is the worker's RTP inactivity check. */
+function producerOn(transport: Transport): { score(value: number): void; close(): void; observer: EventEmitter } {
+	const observer = new EventEmitter();
+	const producer = { closed: false, observer };
+	transport.observer.emit('newproducer', producer);
+	return {
+		observer,
+		score: (value) => observer.emit('score', [{ encodingIdx: 0, ssrc: 1111, score: value }]),
+		close: () => {
+			producer.closed = true;
+			observer.emit('close');
+		},
+	};
+}
+
+describe('a budget per worker', () => {
+	it('gives each worker its own maxStatsRequestsPerSecond and pace, reported in snapshot().liveness.workers', async () => {
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 10, pollIntervalMs: 2_000 } });
+		const a = workerWithChannel();
+		const b = workerWithChannel();
+		const onA = Array.from({ length: 40 }, (_, i) => a.transport(`a${i}`));
+		const onB = Array.from({ length: 40 }, (_, i) => b.transport(`b${i}`));
+		for (const transport of [...onA, ...onB]) {
+			connect(watchdog, transport);
+			client(transport, 500);
+		}
+		const callsA = recordCalls(onA);
+		const callsB = recordCalls(onB);
+		await vi.advanceTimersByTimeAsync(30_000);
+
+		const { liveness } = watchdog.snapshot();
+		expect(liveness.workers).toHaveLength(2);
+		for (const worker of liveness.workers) {
+			// 40 transports at 10 requests/s: every 4 s, on each worker.
+			expect(worker).toMatchObject({ tracked: 40, requestsPerSecond: 10, pollIntervalMs: 4_000, hinted: 0 });
+		}
+		expect(liveness).toMatchObject({ tracked: 80, requestsPerSecond: 20, pollIntervalMs: 4_000 });
+		for (const calls of [callsA, callsB]) {
+			expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(10);
+			expect(calls.all.length).toBeGreaterThanOrEqual(280); // ~10/s over 30 s
+		}
+	});
+
+	it('groups transports without a channel by the { worker } option, else in one lane', () => {
+		const watchdog = setup();
+		const one = new FakeWorker();
+		const two = new FakeWorker();
+		const onOne = one.createRouter().createWebRtcTransport<{ userId: string }>({ appData: { userId: 'x' } });
+		const onTwo = two.createRouter().createWebRtcTransport<{ userId: string }>({ appData: { userId: 'y' } });
+		const unknown = new FakeWorker().createRouter().createWebRtcTransport<{ userId: string }>({ appData: { userId: 'z' } });
+		watchdog.watch(onOne, { worker: one });
+		watchdog.watch(onTwo, { worker: two });
+		watchdog.watch(unknown);
+		for (const transport of [onOne, onTwo, unknown]) transport.connectClient();
+		expect(watchdog.snapshot().liveness.workers.map((w) => w.tracked)).toEqual([1, 1, 1]);
+		expect(watchdog.snapshot().liveness.workers.map((w) => w.pid)).toEqual([0, 0, null]);
+	});
+});
+
+describe('hints', () => {
+	it('polls a transport out of turn when a producer score drops to 0, then at the judge pace: closed at its bound, not a period later', async () => {
+		// 100 transports at 10 requests/s: the round-robin comes back every 10 s.
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 10 } });
+		const w = workerWithChannel();
+		const transports = Array.from({ length: 100 }, (_, i) => w.transport(`u${i}`));
+		const watches = transports.map((t) => connect(watchdog, t));
+		const clients = transports.map((t) => client(t, 20, true)); // audio, 50 packets/s
+		const target = transports[0] as Transport;
+		const producer = producerOn(target);
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(21_000);
+
+		// The client vanishes; the worker's RTP inactivity check reports score 0 1.5 s later.
+		clients[0]?.stop();
+		const vanishedAt = performance.now();
+		await vi.advanceTimersByTimeAsync(1_500);
+		const hintAt = performance.now();
+		producer.score(0);
+		// Out of turn, as soon as the budget has a request free (one every 100 ms at 10/s).
+		await vi.advanceTimersByTimeAsync(100 + MIN_TICK_MS);
+		const own = calls.of.get(target) as number[];
+		expect(own.at(-1)).toBeGreaterThanOrEqual(hintAt);
+		expect(watchdog.snapshot().liveness.workers[0]).toMatchObject({ hinted: 1, hints: { 'producer-score': 1 } });
+
+		const watch = watches[0] as TransportWatch;
+		for (let waited = 0; watch.state !== 'closed' && waited < 30_000; waited += 50) await vi.advanceTimersByTimeAsync(50);
+		const info: CloseInfo = await watch.closed;
+		expect(info.reason).toBe('inactive');
+		// The hinted poll (one budget slot after the score, ≤ 100 ms) is the judge's last sign; the next
+		// hinted poll comes exactly one bound (8 s) later and closes: 1.5 s + 0.1 s + 8 s from the
+		// vanish. The round-robin alone would see that sign only at its next turn (up to 10 s after the
+		// vanish) and close a period after the bound: up to 28 s.
+		expect(info.detectionMs).toBe(8_000);
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(1_500 + 100 + 8_000 + MIN_TICK_MS);
+		expect(performance.now() - hintAt).toBeLessThanOrEqual(100 + 8_000 + MIN_TICK_MS);
+		expect(watches.slice(1).every((x) => x.state === 'connected')).toBe(true);
+		expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(10);
+	});
+
+	it('never closes a live client on a hint: a paused producer (score 0) whose client still sends consent', async () => {
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 10 } });
+		const w = workerWithChannel();
+		const transport = w.transport('alice');
+		const watch = connect(watchdog, transport);
+		client(transport, 2_500); // consent only
+		const producer = producerOn(transport);
+		await vi.advanceTimersByTimeAsync(5_000);
+		for (let i = 0; i < 20; i += 1) {
+			producer.score(0);
+			await vi.advanceTimersByTimeAsync(3_000);
+		}
+		expect(watch.state).toBe('connected');
+		const stats = watchdog.snapshot().liveness.workers[0];
+		expect(stats?.hints['producer-score']).toBe(20);
+		expect(stats?.hintPolls).toBeGreaterThanOrEqual(20);
+		producer.close();
+		watch.stop();
+		expect(transport.watchListenerCount()).toBe(0);
+	});
+
+	it('keeps a hint storm (every producer score 0 at once) within the budget and closes no live client', async () => {
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 10 } });
+		const w = workerWithChannel();
+		const transports = Array.from({ length: 200 }, (_, i) => w.transport(`u${i}`));
+		const watches = transports.map((t) => connect(watchdog, t));
+		for (const t of transports) client(t, 1_000);
+		const producers = transports.map((t) => producerOn(t));
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(5_000);
+		for (const p of producers) p.score(0);
+		expect(watchdog.snapshot().liveness.workers[0]?.hinted).toBe(200);
+		await vi.advanceTimersByTimeAsync(60_000);
+		expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(10);
+		expect(watches.every((x) => x.state === 'connected')).toBe(true);
+		expect(watchdog.snapshot().liveness.workers[0]?.hinted).toBe(0); // each showed life and left the lane
+	});
+
+	it('hints the siblings of a transport judged gone (same user): polled out of turn', async () => {
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 10 } });
+		const w = workerWithChannel();
+		const others = Array.from({ length: 98 }, (_, i) => w.transport(`u${i}`));
+		const send = w.transport('alice');
+		const recv = w.transport('alice');
+		for (const t of [...others, send, recv]) connect(watchdog, t);
+		for (const t of others) client(t, 500, true);
+		const sendClient = client(send, 20, true);
+		const recvClient = client(recv, 100, true);
+		const calls = recordCalls([recv]);
+		await vi.advanceTimersByTimeAsync(12_000);
+		sendClient.stop();
+		recvClient.stop();
+		await vi.advanceTimersByTimeAsync(45_000);
+		expect(watchdog.snapshot().closes.inactive).toBe(2);
+		const stats = watchdog.snapshot().liveness.workers[0];
+		expect(stats?.hints.sibling).toBeGreaterThanOrEqual(1);
+		expect(stats?.hintPolls).toBeGreaterThanOrEqual(1);
+		expect(calls.of.get(recv)?.length).toBeGreaterThan(0);
+	});
+});
+
+describe('a worker that dies', () => {
+	it('releases 2 500 watched transports at once: nothing tracked, no lane, no timer', async () => {
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 50 } });
+		const w = workerWithChannel();
+		const transports = Array.from({ length: 2_500 }, (_, i) => w.transport(`u${i}`));
+		const watches = transports.map((t) => connect(watchdog, t, w.worker));
+		for (const t of transports.slice(0, 10)) producerOn(t).score(0);
+		await vi.advanceTimersByTimeAsync(1_000);
+		expect(watchdog.snapshot().liveness.tracked).toBe(2_500);
+		w.worker.die();
+		expect(watches.every((x) => x.state === 'closed')).toBe(true);
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 0, workers: [] });
+		expect((await watches[0]?.closed)?.reason).toBe('worker-died');
+		expect(vi.getTimerCount()).toBe(0);
+	});
+});
