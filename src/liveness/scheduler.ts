@@ -28,6 +28,8 @@ export type WorkerLivenessStats = LivenessStats['workers'][number];
 
 /** Shortest time between two polls of a hinted transport. */
 export const HINT_MIN_GAP_MS = 250;
+/** Most polls one hint sends before its transport goes back to the round-robin. */
+export const MAX_HINT_POLLS = 8;
 
 /** One tracked transport: its judge plus the scheduler's bookkeeping, in one object. */
 class Entry extends TransportJudge {
@@ -337,8 +339,9 @@ class WorkerLane {
 	#pollHinted(now: number, at: number, window: RequestWindow): number | undefined {
 		let nextAt: number | undefined;
 		for (const entry of this.#priority) {
-			if (entry.removed || (entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt)) {
-				// A sign of life after the hint (or gone): back to the round-robin.
+			const settled = entry.hintPolls >= MAX_HINT_POLLS || (entry.hintPolls > 1 && entry.unjudged !== undefined);
+			if (entry.removed || settled || (entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt)) {
+				// A sign of life after the hint, a judge that cannot decide, or gone: back to the round-robin.
 				this.#priority.delete(entry);
 				entry.hintedAt = NONE;
 				continue;

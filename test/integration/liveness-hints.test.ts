@@ -1,0 +1,109 @@
+// Liveness hints against the real worker, with Chromium pages that send real audio (SRTP).
+// - Sibling: a page with a send and a receive transport (same user) is SIGKILLed; the first
+//   transport judged gone hints the other, which is polled out of turn and closed at the judge's
+//   pace, well within one round-robin period (pollIntervalMs 10 s here, a stand-in for a busy
+//   worker's pace).
+// - The lane is the real worker's: the transport's channel, with the pid from { worker }.
+// - A page that mutes its microphone (zeroRtpOnPause, server producer left unpaused) is never closed.
+// - mediasoup runs its RTP inactivity check (the producer score hint) only on simulcast producers
+//   with more than one encoding (Producer.cpp, 3.12 and 3.27): an audio producer's score never
+//   drops to 0 when its RTP stops, which this test also shows (docs/liveness.md, "Hints").
+// Small policy values (inactivityTimeoutMs 4 s): the behaviour does not depend on the defaults.
+import { describe, expect, it } from 'vitest';
+import type { CloseInfo, TransportWatch } from '../../src/index.js';
+import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
+import type { WebRtcTransport } from '../helpers/mediasoup.js';
+import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+
+const POLL_MS = 10_000;
+const TIMEOUT_MS = 4_000;
+
+const sfu = useMediasoup({
+	watchdog: { inactivityTimeoutMs: TIMEOUT_MS, liveness: { pollIntervalMs: POLL_MS } },
+	closeClients: [closeAllChromiumClients],
+});
+
+interface Watched {
+	transport: WebRtcTransport;
+	watch: TransportWatch;
+	/** performance.now() of each getStats() sent on the transport. */
+	polls: number[];
+	closed?: { at: number; info: CloseInfo };
+}
+
+function watchRecorded(transport: WebRtcTransport, userId: string, list: Watched[]): void {
+	const polls: number[] = [];
+	const original = transport.getStats.bind(transport);
+	transport.getStats = () => {
+		polls.push(performance.now());
+		return original();
+	};
+	const entry: Watched = { transport, watch: sfu.watchdog.watch(transport, { worker: sfu.worker, userId }), polls };
+	entry.watch.on('close', (info) => {
+		entry.closed = { at: performance.now(), info };
+	});
+	list.push(entry);
+}
+
+describe('liveness hints with the real worker (Chromium sending audio)', () => {
+	it('a vanished page: the first transport judged gone polls its sibling out of turn; a muted page stays connected', async () => {
+		const alice: Watched[] = [];
+		const bob: Watched[] = [];
+		const page = await launchChromiumClient(sfu.router, {
+			transports: 'both',
+			media: { audio: true, video: false },
+			onTransport: (t) => watchRecorded(t, 'alice', alice),
+		});
+		await page.waitForConnected();
+		const muted = await launchChromiumClient(sfu.router, {
+			transports: 'send',
+			media: { audio: true, video: false, zeroRtpOnPause: true },
+			onTransport: (t) => watchRecorded(t, 'bob', bob),
+		});
+		await muted.waitForConnected();
+		const zeroScores: number[] = [];
+		for (const producer of [...page.producers, ...muted.producers]) {
+			producer.observer.on('score', (scores) => {
+				if (scores.some((s) => s.score === 0)) zeroScores.push(performance.now());
+			});
+		}
+		await new Promise((resolve) => setTimeout(resolve, 2_500));
+		for (const w of [...alice, ...bob]) expect(w.watch.state).toBe('connected');
+		const [lane] = sfu.watchdog.snapshot().liveness.workers;
+		expect(sfu.watchdog.snapshot().liveness.workers).toHaveLength(1);
+		expect(lane).toMatchObject({ pid: sfu.worker.pid, tracked: 3 });
+
+		await muted.pauseProducerInPage(muted.producers[0]?.id as string);
+		const killedAt = performance.now();
+		await page.kill();
+		const first = await Promise.race(alice.map(async (w) => ({ w, info: await w.watch.closed })));
+		expect(first.info.reason).toBe('inactive');
+		const firstAt = first.w.closed?.at as number;
+		const sibling = alice.find((w) => w !== first.w) as Watched;
+		await new Promise((resolve) => setTimeout(resolve, 1_000));
+		// The sibling was polled out of turn right after the first close (one free request), not at
+		// its turn; what the judge then says is its own rules' business (a receive transport the
+		// worker still sends RTP to may stay unjudged: docs/liveness.md).
+		const hinted = sibling.polls.find((t) => t >= firstAt);
+		expect(hinted).toBeDefined();
+		expect((hinted as number) - firstAt).toBeLessThan(500);
+		const after = sfu.watchdog.snapshot().liveness.workers[0];
+		expect(after?.hints.sibling).toBe(1);
+		expect(after?.hintPolls).toBeGreaterThanOrEqual(1);
+
+		// The muted page is still there, 3 bounds after the pause.
+		await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3 * TIMEOUT_MS - (performance.now() - killedAt))));
+		expect(bob[0]?.watch.state).toBe('connected');
+		// No score 0 from audio producers: the worker's inactivity check is for simulcast only.
+		expect(zeroScores).toEqual([]);
+		console.log(
+			JSON.stringify({
+				firstClosedAfterKillMs: Math.round(firstAt - killedAt),
+				siblingPolledAfterFirstCloseMs: Math.round((hinted as number) - firstAt),
+				sibling: { state: sibling.watch.state, reason: sibling.closed?.info.reason },
+				detectionMs: first.info.detectionMs,
+				worker: sfu.watchdog.snapshot().liveness.workers[0],
+			}),
+		);
+	});
+});
