@@ -3,6 +3,8 @@
 // the rest (no BENCH_SECTIONS), and returns its markdown, which bench/sections/report.ts writes
 // into its own marked block of docs/benchmarks.md. A section measures what it can, reports what
 // failed and goes on; it throws only when it measured nothing.
+import { fidelitySection } from './fidelity.js';
+import { scale } from './scale.js';
 import { store } from './store.js';
 
 export interface BenchSection {
@@ -14,4 +16,4 @@ export interface BenchSection {
 	readonly run: (options: { readonly quick: boolean; readonly log: (line: string) => void }) => Promise<string>;
 }
 
-export const SECTIONS: readonly BenchSection[] = [store];
+export const SECTIONS: readonly BenchSection[] = [store, scale, fidelitySection];

@@ -46,6 +46,8 @@ class Entry extends TransportJudge {
 	hintedAt = NONE;
 	/** Polls sent since the hint. */
 	hintPolls = 0;
+	/** Polled out of turn since the round-robin last came by: it passes over it instead of waiting. */
+	skipTurn = false;
 
 	constructor(watch: WatchHandleInternal, inactivityTimeoutMs: number, trackedAt: number, sctp: boolean) {
 		super(inactivityTimeoutMs, trackedAt, sctp);
@@ -305,6 +307,12 @@ class WorkerLane {
 				const entry = this.#peek();
 				if (!entry) break;
 				const first = entry.polledAt === NEVER;
+				if (!first && entry.skipTurn) {
+					// Polled out of turn for a hint: not due, yet no reason to hold up the ones behind it.
+					entry.skipTurn = false;
+					this.#advance();
+					continue;
+				}
 				if (first ? this.#share < 1 : entry.pendingSince === NONE && entry.polledAt + this.#periodMs > now) {
 					// Not due yet. Never early, not even by a millisecond: a sample taken early would see
 					// a silence just short of the bound and put off the verdict by a whole period.
@@ -321,7 +329,7 @@ class WorkerLane {
 			// never polled (its first poll waits for its share, not for NEVER + a period, which a period
 			// longer than NEVER's distance from the epoch would put in the future).
 			const next = this.#peek();
-			if (next && next.pendingSince === NONE && next.polledAt !== NEVER) {
+			if (next && next.pendingSince === NONE && next.polledAt !== NEVER && !next.skipTurn) {
 				untilDueMs = next.polledAt + this.#periodMs - now;
 			}
 			if (nextHintAt !== undefined) untilDueMs = Math.min(untilDueMs ?? this.#tickMs, nextHintAt - now);
@@ -358,6 +366,7 @@ class WorkerLane {
 				// Signs are timed at the samples: only one after the first hinted poll shows life since the hint.
 				if (entry.hintPolls === 0) entry.hintedAt = now;
 				entry.hintPolls += 1;
+				entry.skipTurn = true;
 				this.#hintPolls += 1;
 			}
 		}

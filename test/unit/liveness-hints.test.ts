@@ -157,9 +157,10 @@ describe('hints', () => {
 		// hinted poll comes exactly one bound (8 s) later and closes: 1.5 s + 0.1 s + 8 s from the
 		// vanish. The round-robin alone would see that sign only at its next turn (up to 10 s after the
 		// vanish) and close a period after the bound: up to 28 s.
-		expect(info.detectionMs).toBe(8_000);
-		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(1_500 + 100 + 8_000 + MIN_TICK_MS);
-		expect(performance.now() - hintAt).toBeLessThanOrEqual(100 + 8_000 + MIN_TICK_MS);
+		expect(info.detectionMs).toBeGreaterThanOrEqual(8_000);
+		expect(info.detectionMs).toBeLessThanOrEqual(8_000 + 100); // + one budget slot at most
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(1_500 + 100 + 8_000 + 100 + MIN_TICK_MS);
+		expect(performance.now() - hintAt).toBeLessThanOrEqual(100 + 8_000 + 100 + MIN_TICK_MS);
 		expect(watches.slice(1).every((x) => x.state === 'connected')).toBe(true);
 		expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(10);
 	});
