@@ -6,11 +6,12 @@
 #                            GStreamer webrtcbin (libnice) client, a Python child process
 #   iproute2                 network namespaces (`ip netns`) the Firefox client runs in
 #   redis-server redis-tools multi-node limits (redis-cli joins the test Cluster);  openssl  a short-lived WebTransport certificate
+#   prometheus               promtool checks and unit-tests the shipped alert rules (contrib/prometheus)
 # As root on Debian they are installed; otherwise the exact apt-get line is printed and the
 # script fails. (Each mediasoup worker build installs its own build dependencies when it runs:
 # scripts/build-mediasoup-worker.sh for 3.12.16, scripts/build-mediasoup-worker-3.27.sh for 3.27.1.)
 set -euo pipefail
-PKGS=(chromium firefox-esr redis-server redis-tools openssl iproute2
+PKGS=(chromium firefox-esr redis-server redis-tools openssl iproute2 prometheus
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
   python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1)
 missing=()

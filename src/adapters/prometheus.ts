@@ -87,9 +87,10 @@ export interface PrometheusMetrics extends Disposable {
  * | `mediasoup_watchdog_liveness_stalled_transports` | gauge | — |
  * | `mediasoup_watchdog_liveness_stats_errors_total` | counter | — |
  * | `mediasoup_watchdog_listener_errors_total` | counter | `source` (watch, observer) |
+ * | `mediasoup_watchdog_store_errors_total` | counter | `operation` (announceTakeover, subscribeTakeover) |
  *
  * Counters start from the watchdog's totals (`snapshot()`), so they count since the watchdog
- * was created; histograms and `listener_errors_total` count from registration. Gauges (and
+ * was created; histograms, `listener_errors_total` and `store_errors_total` count from registration. Gauges (and
  * `liveness_stats_errors_total`) are read from `snapshot()` at each scrape. Pass several
  * watchdogs (e.g. `watchdogFor(policy)` of each policy) to export their sum: counts and request
  * rates add up, poll interval and detection bound take the largest.
@@ -241,6 +242,12 @@ export function registerPrometheusMetrics(
 		help: 'Listeners that threw, since registration: source="watch" for the app\'s listeners on a watch, source="observer" for observer listeners (summed over watchdogs).',
 		labelNames: ['source'] as const,
 	});
+	const storeErrors = new Counter({
+		...metric,
+		name: `${prefix}store_errors${total}`,
+		help: "Failures of the store's takeover channel, by operation (announceTakeover, subscribeTakeover); nothing was closed.",
+		labelNames: ['operation'] as const,
+	});
 
 	const metrics = [
 		transports,
@@ -259,6 +266,7 @@ export function registerPrometheusMetrics(
 		stalled,
 		statsErrors,
 		listenerErrors,
+		storeErrors,
 	] as const;
 	const names = metrics.map((m) => (m as unknown as { name: string }).name);
 	const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
@@ -290,6 +298,8 @@ export function registerPrometheusMetrics(
 
 	listenerErrors.inc({ source: 'watch' }, 0);
 	listenerErrors.inc({ source: 'observer' }, 0);
+	storeErrors.inc({ operation: 'announceTakeover' }, 0);
+	storeErrors.inc({ operation: 'subscribeTakeover' }, 0);
 
 	const listeners: Partial<{ [K in keyof WatchdogObserverEvents]: (payload: WatchdogObserverEvents[K]) => void }> = {
 		connect: ({ timeToConnectMs }) => timeToConnect.observe(timeToConnectMs / 1_000),
@@ -303,6 +313,7 @@ export function registerPrometheusMetrics(
 		},
 		watchlistenererror: () => listenerErrors.inc({ source: 'watch' }),
 		listenererror: () => listenerErrors.inc({ source: 'observer' }),
+		storeerror: ({ operation }) => storeErrors.inc({ operation }),
 	};
 
 	const registered: string[] = [];

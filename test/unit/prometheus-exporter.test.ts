@@ -43,6 +43,7 @@ const NAMES = [
 	'mediasoup_watchdog_liveness_stalled_transports',
 	'mediasoup_watchdog_liveness_stats_errors_total',
 	'mediasoup_watchdog_listener_errors_total',
+	'mediasoup_watchdog_store_errors_total',
 ];
 
 describe('registerPrometheusMetrics()', () => {
@@ -67,6 +68,7 @@ describe('registerPrometheusMetrics()', () => {
 			['mediasoup_watchdog_liveness_stalled_transports', 'gauge'],
 			['mediasoup_watchdog_liveness_stats_errors_total', 'counter'],
 			['mediasoup_watchdog_listener_errors_total', 'counter'],
+			['mediasoup_watchdog_store_errors_total', 'counter'],
 		]);
 		const scrape = samples(await registry.metrics());
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}')).toBe(0);
@@ -80,6 +82,28 @@ describe('registerPrometheusMetrics()', () => {
 		}
 		expect(scrape.get('mediasoup_watchdog_transports{state="connecting"}')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_time_to_connect_seconds_count')).toBe(0);
+		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="announceTakeover"}')).toBe(0);
+		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="subscribeTakeover"}')).toBe(0);
+		metrics.unregister();
+	});
+
+	it("counts the takeover channel's failures by operation (the observer's storeerror)", async () => {
+		const failing = {
+			announce: async () => {
+				throw new Error('redis down');
+			},
+			subscribe: () => () => {},
+		};
+		const watchdog = createWatchdog({ takeover: failing });
+		watchdogs.push(watchdog);
+		const registry = new Registry();
+		const metrics = registerPrometheusMetrics(watchdog, { registry });
+		watchdog.bindSession('alice', new AbortController().signal);
+		watchdog.bindSession('bob', new AbortController().signal);
+		await new Promise((resolve) => setImmediate(resolve));
+		const scrape = samples(await registry.metrics());
+		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="announceTakeover"}')).toBe(2);
+		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="subscribeTakeover"}')).toBe(0);
 		metrics.unregister();
 	});
 
