@@ -8,7 +8,7 @@ import { describeKind, describeValue } from '../checks.js';
 import { WatchdogError } from '../errors.js';
 import { Logger } from '../logger.js';
 import { CLOSE_REASONS, type CloseReason, ICE_RESTART_DENIAL_REASONS, type IceRestartDenialReason } from '../reasons.js';
-import type { Watchdog, WatchdogObserverEvents, WatchdogSnapshot } from '../types.js';
+import type { Watchdog, WatchdogObserverEvents, WatchdogSnapshot, WorkerLivenessSnapshot } from '../types.js';
 
 const logger = new Logger('Prometheus');
 
@@ -88,6 +88,9 @@ export interface PrometheusMetrics extends Disposable {
  * | `mediasoup_watchdog_liveness_stats_errors_total` | counter | — |
  * | `mediasoup_watchdog_listener_errors_total` | counter | `source` (watch, observer) |
  * | `mediasoup_watchdog_store_errors_total` | counter | `operation` (announceTakeover, subscribeTakeover) |
+ * | `mediasoup_watchdog_liveness_worker_polled_transports` | gauge | `worker` (pid, or `shared`) |
+ * | `mediasoup_watchdog_liveness_worker_stats_requests_per_second` | gauge | `worker` |
+ * | `mediasoup_watchdog_liveness_worker_detection_bound_seconds` | gauge | `worker` |
  *
  * Counters start from the watchdog's totals (`snapshot()`), so they count since the watchdog
  * was created; histograms, `listener_errors_total` and `store_errors_total` count from registration. Gauges (and
@@ -224,6 +227,44 @@ export function registerPrometheusMetrics(
 		'Polled transports whose last getStats()/dump() has not answered within 5 s (summed over watchdogs).',
 		(snaps) => sum(snaps, (s) => s.liveness.stalled),
 	);
+	/** A gauge per mediasoup worker (label `worker`: its pid, or `shared` for the one lane of watches whose worker is unknown). */
+	const workerGauge = (name: string, help: string, read: (w: WorkerLivenessSnapshot) => number, add: boolean): Gauge =>
+		new Gauge({
+			...metric,
+			name: `${prefix}${name}`,
+			help,
+			labelNames: ['worker'] as const,
+			collect() {
+				this.reset();
+				const byWorker = new Map<string, number>();
+				for (const snap of snapshot()) {
+					for (const w of snap.liveness.workers) {
+						const worker = w.pid === null ? 'shared' : String(w.pid);
+						const seen = byWorker.get(worker);
+						byWorker.set(worker, seen === undefined ? read(w) : add ? seen + read(w) : Math.max(seen, read(w)));
+					}
+				}
+				for (const [worker, value] of byWorker) this.set({ worker }, value);
+			},
+		});
+	const workerPolled = workerGauge(
+		'liveness_worker_polled_transports',
+		"Transports polled on each mediasoup worker's lane (summed over watchdogs).",
+		(w) => w.tracked,
+		true,
+	);
+	const workerRequestRate = workerGauge(
+		'liveness_worker_stats_requests_per_second',
+		'getStats() requests per second sent to each mediasoup worker (summed over watchdogs).',
+		(w) => w.requestsPerSecond,
+		true,
+	);
+	const workerDetectionBound = workerGauge(
+		'liveness_worker_detection_bound_seconds',
+		"Worst-case time from a client vanishing to an inactive close on each worker's lane (the largest over watchdogs).",
+		(w) => w.detectionBoundMs / 1_000,
+		false,
+	);
 	// statsErrors only grows: a counter, read at scrape and advanced by the difference.
 	let statsErrorsSeen = 0;
 	const statsErrors = new Counter({
@@ -267,6 +308,9 @@ export function registerPrometheusMetrics(
 		statsErrors,
 		listenerErrors,
 		storeErrors,
+		workerPolled,
+		workerRequestRate,
+		workerDetectionBound,
 	] as const;
 	const names = metrics.map((m) => (m as unknown as { name: string }).name);
 	const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);

@@ -44,6 +44,9 @@ const NAMES = [
 	'mediasoup_watchdog_liveness_stats_errors_total',
 	'mediasoup_watchdog_listener_errors_total',
 	'mediasoup_watchdog_store_errors_total',
+	'mediasoup_watchdog_liveness_worker_polled_transports',
+	'mediasoup_watchdog_liveness_worker_stats_requests_per_second',
+	'mediasoup_watchdog_liveness_worker_detection_bound_seconds',
 ];
 
 describe('registerPrometheusMetrics()', () => {
@@ -69,6 +72,9 @@ describe('registerPrometheusMetrics()', () => {
 			['mediasoup_watchdog_liveness_stats_errors_total', 'counter'],
 			['mediasoup_watchdog_listener_errors_total', 'counter'],
 			['mediasoup_watchdog_store_errors_total', 'counter'],
+			['mediasoup_watchdog_liveness_worker_polled_transports', 'gauge'],
+			['mediasoup_watchdog_liveness_worker_stats_requests_per_second', 'gauge'],
+			['mediasoup_watchdog_liveness_worker_detection_bound_seconds', 'gauge'],
 		]);
 		const scrape = samples(await registry.metrics());
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}')).toBe(0);
@@ -84,6 +90,35 @@ describe('registerPrometheusMetrics()', () => {
 		expect(scrape.get('mediasoup_watchdog_time_to_connect_seconds_count')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="announceTakeover"}')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="subscribeTakeover"}')).toBe(0);
+		metrics.unregister();
+	});
+
+	it("exports each worker's liveness lane (label worker: pid, or shared), summed or maxed over watchdogs like snapshot().liveness.workers", async () => {
+		// liveness on (newWatchdog() turns it off): each watchdog polls its connected transports
+		const [one, two] = [0, 1].map(() => createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY })) as [Watchdog, Watchdog];
+		watchdogs.push(one, two);
+		for (const [watchdog, userId] of [
+			[one, 'a'],
+			[two, 'b'],
+			[two, 'c'],
+		] as const) {
+			const transport = transportOf(userId);
+			watchdog.watch(transport);
+			transport.connectClient();
+		}
+		const registry = new Registry();
+		const metrics = registerPrometheusMetrics([one, two], { registry });
+		const scrape = samples(await registry.metrics());
+		const lanes = [...one.snapshot().liveness.workers, ...two.snapshot().liveness.workers];
+		expect(lanes.map((w) => w.pid)).toEqual([null, null]);
+		expect(scrape.get('mediasoup_watchdog_liveness_worker_polled_transports{worker="shared"}')).toBe(3);
+		expect(scrape.get('mediasoup_watchdog_liveness_worker_stats_requests_per_second{worker="shared"}')).toBeCloseTo(
+			lanes.reduce((total, w) => total + w.requestsPerSecond, 0),
+			9,
+		);
+		expect(scrape.get('mediasoup_watchdog_liveness_worker_detection_bound_seconds{worker="shared"}')).toBe(
+			Math.max(...lanes.map((w) => w.detectionBoundMs)) / 1_000,
+		);
 		metrics.unregister();
 	});
 
