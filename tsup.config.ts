@@ -2,7 +2,12 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
 	// The core entry never imports the adapters; each lives behind its own subpath export.
-	entry: { index: 'src/index.ts', redis: 'src/adapters/redis.ts', prometheus: 'src/adapters/prometheus.ts' },
+	entry: {
+		index: 'src/index.ts',
+		redis: 'src/adapters/redis.ts',
+		prometheus: 'src/adapters/prometheus.ts',
+		client: 'src/client/index.ts',
+	},
 	format: ['esm', 'cjs'],
 	dts: true,
 	sourcemap: true,

@@ -28,6 +28,7 @@ export type {
 export type {
 	CloseInfo,
 	CloseReason,
+	CloseUserOptions,
 	ConnectEvent,
 	ConsumeResult,
 	DisconnectEvent,

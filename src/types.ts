@@ -485,6 +485,12 @@ export interface Summary {
 	readonly max: number | null;
 }
 
+/** `closeUser()` options: `client-left` for a goodbye the client declared (client.md), else `app`. */
+export interface CloseUserOptions {
+	reason?: 'app' | 'client-left' | undefined;
+	detail?: string | undefined;
+}
+
 /**
  * The registry behind `watchTransport()`: per-user state (restart limits, pending counts,
  * signaling sessions) shared by every transport watched through it.
@@ -504,8 +510,11 @@ export interface Watchdog<TransportAppData = Record<string, unknown>> extends Di
 	watchesOf(userId: string | number): TransportWatch[];
 	/** Whether the user may create one more never-connected transport (`maxPendingPerUser`). */
 	canCreate(userId: string | number): Promise<boolean>;
-	/** Closes every transport of the user with reason `app`; returns how many. */
-	closeUser(userId: string | number, detail?: string): number;
+	/**
+	 * Closes every transport of the user with reason `app`, or `client-left` for a declared goodbye
+	 * (`{ reason: 'client-left' }`, see client.md); returns how many.
+	 */
+	closeUser(userId: string | number, detail?: string | CloseUserOptions): number;
 	/**
 	 * Follows the user's signaling session (a `ws` or DOM WebSocket, a Socket.IO server socket, a
 	 * WebTransport session or an AbortSignal), replacing the user's previous one. A clean end closes

@@ -15,6 +15,7 @@ import type { BindSessionOptions, SessionBinding, SignalingSession } from './sig
 import { SnapshotCounters } from './snapshot/counters.js';
 import type {
 	CloseInfo,
+	CloseUserOptions,
 	IceRestartEvent,
 	TransportWatch,
 	TransportWatchEvents,
@@ -149,10 +150,15 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		return this.#pendingCap.canCreate(userId);
 	}
 
-	closeUser(userId: string | number, detail?: string): number {
+	closeUser(userId: string | number, detail?: string | CloseUserOptions): number {
 		const watches = [...(this.#byUser.get(userKey('closeUser()', userId)) ?? [])];
-		logger.debug('closeUser() [userId:%s, transports:%d]', userId, watches.length);
-		for (const watch of watches) watch.close(detail);
+		const options: CloseUserOptions = typeof detail === 'object' && detail !== null ? detail : { detail };
+		const reason = options.reason ?? 'app';
+		if (reason !== 'app' && reason !== 'client-left') {
+			throw new TypeError(`closeUser() reason must be 'app' or 'client-left', got ${String(reason)}`);
+		}
+		logger.debug('closeUser() [userId:%s, reason:%s, transports:%d]', userId, reason, watches.length);
+		for (const watch of watches) watch.terminate(reason, { detail: options.detail });
 		return watches.length;
 	}
 

@@ -78,6 +78,7 @@ function compilerOptions(): ts.CompilerOptions {
 					'mediasoup-watchdog': ['./src/index.ts'],
 					'mediasoup-watchdog/redis': ['./src/adapters/redis.ts'],
 					'mediasoup-watchdog/prometheus': ['./src/adapters/prometheus.ts'],
+					'mediasoup-watchdog/client': ['./src/client/index.ts'],
 				},
 			},
 			files: [],
