@@ -34,7 +34,7 @@ afterAll(() => {
 });
 
 describe('the packed package', () => {
-	it('contains only dist and the manifest files', () => {
+	it('contains only dist, contrib (the alert rules and dashboard) and the manifest files', () => {
 		const listing = execFileSync('find', ['.', '-type', 'f'], {
 			cwd: join(dir, 'node_modules', 'mediasoup-watchdog'),
 			encoding: 'utf8',
@@ -42,9 +42,13 @@ describe('the packed package', () => {
 			.trim()
 			.split('\n')
 			.sort();
-		expect(listing.every((file) => file.startsWith('./dist/') || /^\.\/(package\.json|README\.md|LICENSE)$/.test(file))).toBe(
-			true,
-		);
+		expect(listing).toContain('./contrib/prometheus/alerts.yml');
+		expect(
+			listing.every(
+				(file) =>
+					file.startsWith('./dist/') || file.startsWith('./contrib/') || /^\.\/(package\.json|README\.md|LICENSE)$/.test(file),
+			),
+		).toBe(true);
 		expect(listing).toContain('./dist/index.cjs');
 		expect(listing).toContain('./dist/index.d.cts');
 	});
