@@ -347,17 +347,20 @@ class WorkerLane {
 	#pollHinted(now: number, at: number, window: RequestWindow): number | undefined {
 		let nextAt: number | undefined;
 		for (const entry of this.#priority) {
-			const settled = entry.hintPolls >= MAX_HINT_POLLS || (entry.hintPolls > 1 && entry.unjudged !== undefined);
+			const settled = entry.hintPolls >= MAX_HINT_POLLS || entry.stalled || (entry.hintPolls > 1 && entry.unjudged !== undefined);
 			if (entry.removed || settled || (entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt)) {
-				// A sign of life after the hint, a judge that cannot decide, or gone: back to the round-robin.
+				// A sign of life after the hint, a judge that cannot decide, a worker that does not answer,
+				// or gone: back to the round-robin.
 				this.#priority.delete(entry);
 				entry.hintedAt = NONE;
 				continue;
 			}
-			if (entry.pendingSince !== NONE) continue;
 			const dueAt = this.#hintDueAt(entry);
-			if (dueAt > now) {
-				nextAt = Math.min(nextAt ?? dueAt, dueAt);
+			if (entry.pendingSince !== NONE || dueAt > now) {
+				// Its next hinted poll wakes the lane (an answer still awaited: one gap later at the soonest);
+				// waking only at the round-robin's pace would make a hint late, the opposite of its purpose.
+				const wakeAt = entry.pendingSince !== NONE ? Math.max(dueAt, now + HINT_MIN_GAP_MS) : dueAt;
+				nextAt = Math.min(nextAt ?? wakeAt, wakeAt);
 				continue;
 			}
 			if (this.#credit < 1 || !window.allows(at)) return now + MIN_TICK_MS;
@@ -368,6 +371,8 @@ class WorkerLane {
 				entry.hintPolls += 1;
 				entry.skipTurn = true;
 				this.#hintPolls += 1;
+				const wakeAt = this.#hintDueAt(entry);
+				nextAt = Math.min(nextAt ?? wakeAt, wakeAt);
 			}
 		}
 		return nextAt;

@@ -133,6 +133,7 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="rate-limited"}': 1,
 			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="closed"}': 0,
 			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="store-unavailable"}': 0,
+			'mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="storm"}': 0,
 		});
 		expectHistogram(
 			scrape,
@@ -216,6 +217,24 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 			unjudged: 0,
 			stalled: 1, // the faulty one's hung request
 			statsErrors: 1, // its failed one
+			// One lane: both transports are on the one worker (their channel), whose pid no watch was given.
+			workers: [
+				{
+					tracked: 2,
+					requestsPerSecond: 2 / (pollIntervalMs / 1_000),
+					pollIntervalMs,
+					detectionBoundMs: Math.ceil(timeoutMs / pollIntervalMs) * pollIntervalMs + pollIntervalMs,
+					slowCadence: 1,
+					echo: 1,
+					unjudged: 0,
+					stalled: 1,
+					statsErrors: 1,
+					pid: null,
+					hinted: 0,
+					hints: { 'producer-score': 0, sibling: 0 },
+					hintPolls: 0,
+				},
+			],
 		});
 		expect(livenessSeries(scrape)).toEqual(exported(snap));
 
@@ -271,5 +290,15 @@ function exported(liveness: WatchdogSnapshot['liveness']): Record<string, number
 		unjudged_transports: liveness.unjudged,
 		stalled_transports: liveness.stalled,
 		stats_errors_total: liveness.statsErrors,
+		...Object.fromEntries(
+			liveness.workers.flatMap((w) => {
+				const label = `{worker="${w.pid ?? 'shared'}"}`;
+				return [
+					[`worker_polled_transports${label}`, w.tracked],
+					[`worker_stats_requests_per_second${label}`, w.requestsPerSecond],
+					[`worker_detection_bound_seconds${label}`, w.detectionBoundMs / 1_000],
+				];
+			}),
+		),
 	};
 }

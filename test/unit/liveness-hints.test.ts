@@ -224,6 +224,38 @@ describe('hints', () => {
 		expect(stats?.hintPolls).toBeGreaterThanOrEqual(1);
 		expect(calls.of.get(recv)?.length).toBeGreaterThan(0);
 	});
+
+	it('never closes a sibling later than the round-robin alone would: a page of two transports that vanishes, at every phase', async () => {
+		// The real-worker case that found it: one page, a send and a receive transport, both silent
+		// from the same moment, two transports in the lane. The first judged gone hints the other; the
+		// hinted poll must not push the other's deciding poll a whole period later (it did: 10.4 s
+		// instead of ≤ 10.1 s from the last packet with the default policy on mediasoup 3.12).
+		const T = 8_000;
+		const P = 2_000;
+		// Phases in whole 100 ms steps: both clients' last packets fall exactly when they stop.
+		for (let phaseMs = 0; phaseMs < P; phaseMs += 100) {
+			const watchdog = setup({ inactivityTimeoutMs: T, liveness: { pollIntervalMs: P } });
+			const w = workerWithChannel();
+			const send = w.transport('alice');
+			const recv = w.transport('alice');
+			const watches = [send, recv].map((t) => connect(watchdog, t));
+			const clients = [client(send, 20, true), client(recv, 100, true)];
+			const closedAt: number[] = [];
+			for (const watch of watches) watch.on('close', () => closedAt.push(performance.now()));
+			await vi.advanceTimersByTimeAsync(10_000 + phaseMs);
+			for (const c of clients) c.stop();
+			const lastPacketAt = performance.now();
+			await vi.advanceTimersByTimeAsync(T + 3 * P);
+			expect(
+				watches.map((x) => x.state),
+				`phase ${phaseMs} ms`,
+			).toEqual(['closed', 'closed']);
+			for (const at of closedAt)
+				expect(at - lastPacketAt, `phase ${phaseMs} ms: ${closedAt.map((x) => x - lastPacketAt)}`).toBeLessThanOrEqual(T + P);
+			expect(watchdog.snapshot().liveness.workers.length).toBe(0);
+			watchdog.stop();
+		}
+	});
 });
 
 describe('a worker that dies', () => {
