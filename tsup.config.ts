@@ -6,6 +6,7 @@ export default defineConfig({
 		index: 'src/index.ts',
 		redis: 'src/adapters/redis.ts',
 		prometheus: 'src/adapters/prometheus.ts',
+		opentelemetry: 'src/adapters/opentelemetry.ts',
 		client: 'src/client/index.ts',
 	},
 	format: ['esm', 'cjs'],
@@ -20,5 +21,5 @@ export default defineConfig({
 	treeshake: true,
 	// p-timeout is ESM-only: bundled (it is tiny) so `require('mediasoup-watchdog')` works on Node 20.
 	noExternal: ['p-timeout'],
-	external: ['mediasoup', 'debug', 'ioredis', 'rate-limiter-flexible', 'prom-client'],
+	external: ['mediasoup', 'debug', 'ioredis', 'rate-limiter-flexible', 'prom-client', '@opentelemetry/api'],
 });
