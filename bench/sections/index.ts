@@ -5,6 +5,7 @@
 // failed and goes on; it throws only when it measured nothing.
 import { fidelitySection } from './fidelity.js';
 import { scale } from './scale.js';
+import { scaleReal } from './scale-real.js';
 import { store } from './store.js';
 
 export interface BenchSection {
@@ -16,4 +17,4 @@ export interface BenchSection {
 	readonly run: (options: { readonly quick: boolean; readonly log: (line: string) => void }) => Promise<string>;
 }
 
-export const SECTIONS: readonly BenchSection[] = [store, scale, fidelitySection];
+export const SECTIONS: readonly BenchSection[] = [store, scale, scaleReal, fidelitySection];
