@@ -358,6 +358,50 @@ export interface WatchOptions {
 	 * a finite number (anything else is a `TypeError`).
 	 */
 	readonly userId?: string | number;
+	/**
+	 * Where the transport's ports come from, for the port budget (`snapshot().ports`): the range of
+	 * its worker, `{ min: rtcMinPort, max: rtcMaxPort }` (mediasoup 3.12), or the `portRange` of its
+	 * listen infos (3.14+; a list when they differ). A transport on a WebRtcServer takes no port of
+	 * its own: pass `{ webRtcServer }` to count it on the server instead. Left out: not counted.
+	 * @example { min: 40_000, max: 49_999 }
+	 */
+	readonly ports?: WatchPorts;
+}
+
+/** An inclusive range of ports: a worker's `rtcMinPort`–`rtcMaxPort`, or a listen info's `portRange`. */
+export interface PortRange {
+	readonly min: number;
+	readonly max: number;
+}
+
+/** `WatchOptions.ports`: the range(s) the transport's ports come from, or the WebRtcServer it is on. */
+export type WatchPorts = PortRange | readonly PortRange[] | { readonly webRtcServer: { readonly id: string } };
+
+/** `snapshot().ports`: the port budget (docs/observability.md, "Port budget"). */
+export interface PortBudgetSnapshot {
+	/** One entry per worker, protocol, address and range holding at least one watched transport. */
+	readonly ranges: readonly PortRangeSnapshot[];
+	/** One entry per WebRtcServer with at least one watched transport (`ports: { webRtcServer }`). */
+	readonly webRtcServers: ReadonlyArray<{ readonly pid: number | null; readonly id: string; readonly transports: number }>;
+}
+
+/** The ports of one range that watched transports hold, on one worker, protocol and address. */
+export interface PortRangeSnapshot {
+	/** The worker's pid when the app gave `{ worker }`, else null. */
+	readonly pid: number | null;
+	readonly protocol: 'udp' | 'tcp';
+	/** The candidate's address: the listen IP, or the announced address when there is one (3.14+). */
+	readonly address: string;
+	readonly min: number;
+	readonly max: number;
+	/** Ports in the range: `max - min + 1`. */
+	readonly size: number;
+	/** Distinct ports of the range held by watched transports. */
+	readonly taken: number;
+	/** Watched transports holding a port of the range. */
+	readonly transports: number;
+	/** `taken / size`, 0–1. */
+	readonly share: number;
 }
 
 /** The handle `watchTransport()` returns. */
@@ -452,6 +496,8 @@ export interface WatchdogSnapshot {
 		readonly workers: readonly WorkerLivenessSnapshot[];
 	};
 	readonly users: number;
+	/** Ports of the configured ranges held by watched transports, and transports per WebRtcServer. */
+	readonly ports: PortBudgetSnapshot;
 }
 
 /** One worker's liveness figures in `snapshot().liveness.workers` (see docs/liveness.md, "Hints"). */

@@ -9,6 +9,7 @@ import { Takeover } from './gate/takeover.js';
 import { LivenessScheduler } from './liveness/scheduler.js';
 import { Logger } from './logger.js';
 import { defaultUserId, definePolicy } from './policy.js';
+import { checkPorts, PortBudget } from './ports/budget.js';
 import type { IceRestartDenialReason } from './reasons.js';
 import { SignalingRegistry } from './signaling/registry.js';
 import type { BindSessionOptions, SessionBinding, SignalingSession } from './signaling/types.js';
@@ -64,6 +65,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	readonly #takeover: Takeover | undefined;
 
 	readonly #counters = new SnapshotCounters(() => this.clock.now());
+	readonly #ports = new PortBudget();
 
 	constructor(policy: WatchdogPolicy<TransportAppData>, options: WatchdogInternalOptions = {}) {
 		this.policy = policy;
@@ -94,6 +96,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	): TransportWatch<Transport> {
 		assertWebRtcTransport(transport);
 		assertWatchOptions(options);
+		const ports = checkPorts(options.ports);
 		const existing = watchesByTransport.get(transport);
 		if (existing && existing.state !== 'closed' && existing.state !== 'stopped') {
 			if (this.#watches.get(transport.id) === existing) return existing as unknown as TransportWatch<Transport>;
@@ -120,6 +123,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			set.add(watch);
 		}
 		this.#counters.watched();
+		this.#ports.hold(watch, pidOf(options.worker), ports, transport);
 		logger.debug('watch() [transportId:%s, userId:%s]', watch.transportId, userId);
 		this.observer.emit('watch', { transportId: watch.transportId, userId });
 		watch.start();
@@ -170,7 +174,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	}
 
 	snapshot(): WatchdogSnapshot {
-		return this.#counters.snapshot(this.#liveness.stats(), this.#byUser.size);
+		return { ...this.#counters.snapshot(this.#liveness.stats(), this.#byUser.size), ports: this.#ports.snapshot() };
 	}
 
 	stop(): void {
@@ -227,6 +231,7 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 
 	ended(watch: WatchHandleInternal, info: CloseInfo): void {
 		this.#liveness.untrack(watch);
+		this.#ports.release(watch);
 		if (info.reason === 'inactive' || info.reason === 'ice-disconnected') this.#hintSiblings(watch);
 		// A watch ended from inside a listener announces its end a microtask later; by then the app
 		// may have watched the transport again: its entry and pending slot belong to the new watch.
@@ -282,6 +287,12 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	): void {
 		for (const watch of [...(this.#byUser.get(userId) ?? [])]) watch.terminate(reason, { detail, detectionMs });
 	}
+}
+
+/** The worker's pid, when the app gave a mediasoup Worker. */
+function pidOf(worker: object | undefined): number | null {
+	const pid = (worker as { pid?: unknown } | undefined)?.pid;
+	return typeof pid === 'number' ? pid : null;
 }
 
 /**

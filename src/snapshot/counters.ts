@@ -44,7 +44,7 @@ export class SnapshotCounters {
 	}
 
 	/** Plain data: copies, never the counters themselves. */
-	snapshot(liveness: WatchdogSnapshot['liveness'], users: number): WatchdogSnapshot {
+	snapshot(liveness: WatchdogSnapshot['liveness'], users: number): Omit<WatchdogSnapshot, 'ports'> {
 		return {
 			transports: { ...this.#byState },
 			closes: { ...this.#closes },

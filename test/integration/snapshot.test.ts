@@ -56,7 +56,7 @@ async function restart(r: Reported): Promise<IceParametersLike> {
 }
 
 /** The snapshot's counts as the watches themselves tell them (liveness and percentiles aside). */
-function tally(all: readonly Reported[]): Omit<WatchdogSnapshot, 'liveness' | 'timeToConnectMs' | 'detectionMs'> & {
+function tally(all: readonly Reported[]): Omit<WatchdogSnapshot, 'liveness' | 'timeToConnectMs' | 'detectionMs' | 'ports'> & {
 	timeToConnect: { count: number; sum: number };
 	detection: { count: number; sum: number };
 } {

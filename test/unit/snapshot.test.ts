@@ -38,6 +38,7 @@ describe('watchdog.snapshot()', () => {
 			detectionMs: EMPTY,
 			liveness: expect.objectContaining({ tracked: 0 }),
 			users: 0,
+			ports: { ranges: [], webRtcServers: [] },
 		});
 	});
 
