@@ -76,6 +76,7 @@ async function main(): Promise<void> {
 			});
 			socket.on('error', () => {});
 			let onDtls: (data: Buffer) => void = () => {};
+			const silent = (): boolean => clients.get(target.id)?.gone === true;
 			const answered = new Promise<void>((resolve) => {
 				socket.on('message', (data) => {
 					if (!isStun(data)) onDtls(data);
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
 					set onData(handler: (data: Buffer) => void) {
 						onDtls = handler;
 					},
-					send: (data: Buffer) => new Promise<void>((resolve) => socket.send(data, target.port, target.ip, () => resolve())),
+					// Nothing is sent once the client vanished (werift's timers may still try).
+					send: (data: Buffer) =>
+						new Promise<void>((resolve) => (silent() ? resolve() : socket.send(data, target.port, target.ip, () => resolve()))),
 					close: async () => {},
 				},
 				cert: certificate.certPem,
@@ -226,6 +229,10 @@ async function main(): Promise<void> {
 }
 
 process.on('disconnect', () => process.exit(0));
+// One client's fault (werift throws from a timer or a parser) must not silence all the others:
+// reported on stderr (the run logs it), and the process goes on.
+process.on('uncaughtException', (error) => process.stderr.write(`scale-real clients: uncaught ${String(error)}\n`));
+process.on('unhandledRejection', (error) => process.stderr.write(`scale-real clients: unhandled ${String(error)}\n`));
 main().catch((error: unknown) => {
 	process.stderr.write(`scale-real clients: ${String(error)}\n`);
 	process.exit(1);

@@ -49,6 +49,8 @@ interface Slot {
 interface Client {
 	readonly child: ChildProcess;
 	readonly listeners: Set<(m: FromClient) => void>;
+	/** Lines on its stderr (uncaught errors it survived). */
+	errors: number;
 	exit?: string;
 }
 
@@ -80,8 +82,14 @@ function next<K extends FromClient['type']>(client: Client, type: K, timeoutMs: 
 }
 
 function startClient(): Client {
-	const child = fork(CLIENT_ENTRY, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-	const client: Client = { child, listeners: new Set() };
+	const child = fork(CLIENT_ENTRY, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+	const client: Client = { child, listeners: new Set(), errors: 0 };
+	child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+		for (const line of chunk.split('\n').filter((l) => l.trim())) {
+			client.errors += 1;
+			if (client.errors <= 5) log(`client process ${child.pid}: ${line.slice(0, 300)}`);
+		}
+	});
 	child.on('message', (m: FromClient) => {
 		for (const listener of [...client.listeners]) listener(m);
 	});
@@ -148,7 +156,7 @@ async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slo
 	);
 	// Transport i: media when even; groups of 4 (i >> 2): a user with a media and a data-only
 	// transport (siblings), a media-only user, a data-only user; groups alternate WebRtcServer / own
-	// ports; groups of 8 share a worker; clients alternate between the client processes.
+	// ports; groups of 8 share a worker; pairs of transports alternate between the client processes.
 	const slots: Slot[] = Array.from({ length: config.transports }, (_, id) => {
 		const group = id >> 2;
 		const inGroup = id % 4;
@@ -160,7 +168,7 @@ async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slo
 			media: id % 2 === 0,
 			sibling: inGroup < 2,
 			webRtcServer: group % 2 === 0,
-			client: id % config.clientProcesses,
+			client: (id >> 1) % config.clientProcesses,
 		};
 	});
 	const left = (slot: Slot, why: string): void => {
@@ -297,7 +305,12 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 		};
 	} else {
 		const perWorker = mode === 'shared' ? 200 / config.workers : DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond;
-		const watchdog = createWatchdog({ liveness: { maxStatsRequestsPerSecond: perWorker } });
+		// Per-user limits off (as in the cost section): the shared mode gives no userId; they play no part in liveness.
+		const watchdog = createWatchdog({
+			liveness: { maxStatsRequestsPerSecond: perWorker },
+			iceRestart: { perUser: false },
+			maxPendingPerUser: Number.POSITIVE_INFINITY,
+		});
 		const watches: TransportWatch[] = [];
 		for (const slot of live) {
 			const watch = watchdog.watch(slot.transport as WebRtcTransport, {
@@ -395,7 +408,11 @@ async function main(): Promise<void> {
 				log(`${mode}: NOT MEASURED: ${message(error)}`);
 			}
 		}
-		for (const [c, client] of clients.entries()) if (client.exit) notes.push(`client process ${c} exited early (${client.exit})`);
+		for (const [c, client] of clients.entries()) {
+			if (client.exit) notes.push(`client process ${c} exited early (${client.exit})`);
+			if (client.errors)
+				notes.push(`client process ${c}: ${client.errors} error line(s) on stderr (the first 5 are in the run's log)`);
+		}
 		run = {
 			worker: `mediasoup ${mediasoupVersion}`,
 			node: process.version,
