@@ -91,6 +91,11 @@ export interface PrometheusMetrics extends Disposable {
  * | `mediasoup_watchdog_liveness_worker_polled_transports` | gauge | `worker` (pid, or `shared`) |
  * | `mediasoup_watchdog_liveness_worker_stats_requests_per_second` | gauge | `worker` |
  * | `mediasoup_watchdog_liveness_worker_detection_bound_seconds` | gauge | `worker` |
+ * | `mediasoup_watchdog_port_range_ports` | gauge | `worker`, `protocol`, `address`, `range` (`min-max`) |
+ * | `mediasoup_watchdog_port_range_taken_ports` | gauge | same |
+ * | `mediasoup_watchdog_port_range_usage_ratio` | gauge | same |
+ * | `mediasoup_watchdog_port_range_transports` | gauge | same |
+ * | `mediasoup_watchdog_webrtc_server_transports` | gauge | `worker`, `server` (its id) |
  *
  * Counters start from the watchdog's totals (`snapshot()`), so they count since the watchdog
  * was created; histograms, `listener_errors_total` and `store_errors_total` count from registration. Gauges (and
@@ -239,7 +244,7 @@ export function registerPrometheusMetrics(
 				const byWorker = new Map<string, number>();
 				for (const snap of snapshot()) {
 					for (const w of snap.liveness.workers) {
-						const worker = w.pid === null ? 'shared' : String(w.pid);
+						const worker = workerLabel(w.pid);
 						const seen = byWorker.get(worker);
 						byWorker.set(worker, seen === undefined ? read(w) : add ? seen + read(w) : Math.max(seen, read(w)));
 					}
@@ -265,6 +270,61 @@ export function registerPrometheusMetrics(
 		(w) => w.detectionBoundMs / 1_000,
 		false,
 	);
+	/** A gauge per port range of the budget (`snapshot().ports.ranges`), summed over watchdogs. */
+	const rangeGauge = (name: string, help: string, read: (taken: number, transports: number, size: number) => number): Gauge =>
+		new Gauge({
+			...metric,
+			name: `${prefix}${name}`,
+			help,
+			labelNames: ['worker', 'protocol', 'address', 'range'] as const,
+			collect() {
+				this.reset();
+				const byRange = new Map<string, { labels: Record<string, string>; taken: number; transports: number; size: number }>();
+				for (const snap of snapshot()) {
+					for (const r of snap.ports.ranges) {
+						const labels = { worker: workerLabel(r.pid), protocol: r.protocol, address: r.address, range: `${r.min}-${r.max}` };
+						const key = Object.values(labels).join('|');
+						const seen = byRange.get(key) ?? { labels, taken: 0, transports: 0, size: r.size };
+						seen.taken += r.taken;
+						seen.transports += r.transports;
+						byRange.set(key, seen);
+					}
+				}
+				for (const { labels, taken, transports, size } of byRange.values()) this.set(labels, read(taken, transports, size));
+			},
+		});
+	const portRangeSize = rangeGauge(
+		'port_range_ports',
+		'Ports in a configured range (worker rtcMinPort–rtcMaxPort, or a listen info portRange) that watched transports take ports from.',
+		(_taken, _transports, size) => size,
+	);
+	const portRangeTaken = rangeGauge(
+		'port_range_taken_ports',
+		'Distinct ports of the range held by watched transports (summed over watchdogs).',
+		(taken) => taken,
+	);
+	const portRangeUsage = rangeGauge(
+		'port_range_usage_ratio',
+		'Share of the range held by watched transports, 0–1: taken ports / ports in the range.',
+		(taken, _transports, size) => taken / size,
+	);
+	const portRangeTransports = rangeGauge(
+		'port_range_transports',
+		'Watched transports holding a port of the range (summed over watchdogs).',
+		(_taken, transports) => transports,
+	);
+	const webRtcServerTransports = new Gauge({
+		...metric,
+		name: `${prefix}webrtc_server_transports`,
+		help: 'Watched transports on each WebRtcServer (they share its ports and take none of their own; summed over watchdogs).',
+		labelNames: ['worker', 'server'] as const,
+		collect() {
+			this.reset();
+			for (const snap of snapshot()) {
+				for (const s of snap.ports.webRtcServers) this.inc({ worker: workerLabel(s.pid), server: s.id }, s.transports);
+			}
+		},
+	});
 	// statsErrors only grows: a counter, read at scrape and advanced by the difference.
 	let statsErrorsSeen = 0;
 	const statsErrors = new Counter({
@@ -311,6 +371,11 @@ export function registerPrometheusMetrics(
 		workerPolled,
 		workerRequestRate,
 		workerDetectionBound,
+		portRangeSize,
+		portRangeTaken,
+		portRangeUsage,
+		portRangeTransports,
+		webRtcServerTransports,
 	] as const;
 	const names = metrics.map((m) => (m as unknown as { name: string }).name);
 	const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
@@ -444,6 +509,11 @@ function checkBuckets(option: string, buckets: unknown): readonly number[] {
 		);
 	}
 	return buckets as readonly number[];
+}
+
+/** The `worker` label: the worker's pid, or `shared` when the app did not give `{ worker }`. */
+function workerLabel(pid: number | null): string {
+	return pid === null ? 'shared' : String(pid);
 }
 
 function sum(snaps: readonly WatchdogSnapshot[], pick: (s: WatchdogSnapshot) => number): number {

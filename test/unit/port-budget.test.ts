@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Watchdog, WatchOptions } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
-import { createFakeTransport, type FakeWebRtcTransport, FakeWorker } from '../helpers/fake-transport.js';
+import { FakeWorker } from '../helpers/fake-transport.js';
+import { transportWithCandidates, udpTcp } from '../helpers/port-candidates.js';
 
 const watchdogs: Watchdog[] = [];
 afterEach(() => {
@@ -18,22 +19,6 @@ function newWatchdog(): Watchdog {
 	return watchdog;
 }
 
-type Candidate = { protocol: 'udp' | 'tcp'; port: number; ip: string; address?: string };
-
-/** A fake transport whose `iceCandidates` are these (3.12 shape: `ip`; 3.27 adds `address`). */
-function transportWith(candidates: Candidate[]): FakeWebRtcTransport<{ userId: string }> {
-	const { transport } = createFakeTransport({ appData: { userId: 'alice' } });
-	Object.defineProperty(transport, 'iceCandidates', {
-		value: candidates.map((c, i) => ({ foundation: `f${i}`, priority: 1, type: 'host', ...c })),
-	});
-	return transport;
-}
-
-const udpTcp = (udp: number, tcp: number, ip = '10.0.0.1'): Candidate[] => [
-	{ protocol: 'udp', port: udp, ip },
-	{ protocol: 'tcp', port: tcp, ip },
-];
-
 const worker = (pid: number) => Object.assign(new FakeWorker(), { pid });
 
 describe('snapshot().ports', () => {
@@ -41,8 +26,8 @@ describe('snapshot().ports', () => {
 		const watchdog = newWatchdog();
 		const w = worker(4242);
 		const range = { min: 40_000, max: 40_099 };
-		watchdog.watch(transportWith(udpTcp(40_000, 40_001)), { worker: w, ports: range });
-		watchdog.watch(transportWith(udpTcp(40_002, 40_000)), { worker: w, ports: range });
+		watchdog.watch(transportWithCandidates(udpTcp(40_000, 40_001)), { worker: w, ports: range });
+		watchdog.watch(transportWithCandidates(udpTcp(40_002, 40_000)), { worker: w, ports: range });
 		expect(watchdog.snapshot().ports).toEqual({
 			ranges: [
 				{
@@ -80,14 +65,14 @@ describe('snapshot().ports', () => {
 		];
 		// 3.27 shape: `address` is the announced address when there is one.
 		watchdog.watch(
-			transportWith([
+			transportWithCandidates([
 				{ protocol: 'udp', port: 40_001, ip: '10.0.0.1', address: '203.0.113.7' },
 				{ protocol: 'tcp', port: 50_001, ip: '10.0.0.1', address: '203.0.113.7' },
 				{ protocol: 'udp', port: 3_478, ip: '10.0.0.2' },
 			]),
 			{ worker: worker(1), ports: ranges },
 		);
-		watchdog.watch(transportWith(udpTcp(40_001, 50_001)), { worker: worker(2), ports: ranges });
+		watchdog.watch(transportWithCandidates(udpTcp(40_001, 50_001)), { worker: worker(2), ports: ranges });
 		const snap = watchdog.snapshot().ports.ranges;
 		expect(snap.map((r) => [r.pid, r.protocol, r.address, `${r.min}-${r.max}`, r.taken, r.share])).toEqual([
 			[1, 'udp', '203.0.113.7', '40000-40009', 1, 0.1],
@@ -101,7 +86,7 @@ describe('snapshot().ports', () => {
 		const watchdog = newWatchdog();
 		const w = worker(7);
 		const server = { id: 'server-1' };
-		const onServer = () => transportWith(udpTcp(44_444, 44_444));
+		const onServer = () => transportWithCandidates(udpTcp(44_444, 44_444));
 		watchdog.watch(onServer(), { worker: w, ports: { webRtcServer: server } });
 		watchdog.watch(onServer(), { worker: w, ports: { webRtcServer: server } });
 		expect(watchdog.snapshot().ports).toEqual({ ranges: [], webRtcServers: [{ pid: 7, id: 'server-1', transports: 2 }] });
@@ -119,15 +104,15 @@ describe('snapshot().ports', () => {
 		const watchdog = newWatchdog();
 		const range = { min: 40_000, max: 40_999 };
 		const [a, b, c] = [
-			transportWith(udpTcp(40_000, 40_001)),
-			transportWith(udpTcp(40_002, 40_003)),
-			transportWith(udpTcp(40_004, 40_005)),
+			transportWithCandidates(udpTcp(40_000, 40_001)),
+			transportWithCandidates(udpTcp(40_002, 40_003)),
+			transportWithCandidates(udpTcp(40_004, 40_005)),
 		];
 		const wa = watchdog.watch(a, { ports: range });
 		const wb = watchdog.watch(b, { ports: range });
 		watchdog.watch(c, { ports: range });
-		watchdog.watch(transportWith(udpTcp(40_006, 40_007)));
-		watchdog.watch(transportWith([]), { ports: range });
+		watchdog.watch(transportWithCandidates(udpTcp(40_006, 40_007)));
+		watchdog.watch(transportWithCandidates([]), { ports: range });
 		expect(watchdog.snapshot().ports.ranges.map((r) => [r.pid, r.taken])).toEqual([
 			[null, 3],
 			[null, 3],
@@ -145,7 +130,7 @@ describe('snapshot().ports', () => {
 
 	it('refuses bad `ports` with a TypeError or RangeError naming the option and the value, before watching', () => {
 		const watchdog = newWatchdog();
-		const t = transportWith([]);
+		const t = transportWithCandidates([]);
 		const bad = (ports: unknown) => () => watchdog.watch(t, { ports } as WatchOptions);
 		expect(bad(40_000)).toThrow(
 			new TypeError(

@@ -47,6 +47,11 @@ const NAMES = [
 	'mediasoup_watchdog_liveness_worker_polled_transports',
 	'mediasoup_watchdog_liveness_worker_stats_requests_per_second',
 	'mediasoup_watchdog_liveness_worker_detection_bound_seconds',
+	'mediasoup_watchdog_port_range_ports',
+	'mediasoup_watchdog_port_range_taken_ports',
+	'mediasoup_watchdog_port_range_usage_ratio',
+	'mediasoup_watchdog_port_range_transports',
+	'mediasoup_watchdog_webrtc_server_transports',
 ];
 
 describe('registerPrometheusMetrics()', () => {
@@ -75,6 +80,11 @@ describe('registerPrometheusMetrics()', () => {
 			['mediasoup_watchdog_liveness_worker_polled_transports', 'gauge'],
 			['mediasoup_watchdog_liveness_worker_stats_requests_per_second', 'gauge'],
 			['mediasoup_watchdog_liveness_worker_detection_bound_seconds', 'gauge'],
+			['mediasoup_watchdog_port_range_ports', 'gauge'],
+			['mediasoup_watchdog_port_range_taken_ports', 'gauge'],
+			['mediasoup_watchdog_port_range_usage_ratio', 'gauge'],
+			['mediasoup_watchdog_port_range_transports', 'gauge'],
+			['mediasoup_watchdog_webrtc_server_transports', 'gauge'],
 		]);
 		const scrape = samples(await registry.metrics());
 		expect(scrape.get('mediasoup_watchdog_transport_closes_total{reason="connect-timeout"}')).toBe(0);
