@@ -2,22 +2,12 @@
 // (read from their ICE candidates, shaped as mediasoup 3.12 and 3.27 list them), per worker,
 // protocol, address and range; WebRtcServer transports counted on their server, holding no port;
 // everything given back at the end of each watch, whatever ends it; bad `ports` refused by name.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Watchdog, WatchOptions } from '../../src/index.js';
-import { createWatchdog } from '../../src/watchdog.js';
+import { describe, expect, it } from 'vitest';
+import type { WatchOptions } from '../../src/index.js';
 import { FakeWorker } from '../helpers/fake-transport.js';
-import { transportWithCandidates, udpTcp } from '../helpers/port-candidates.js';
+import { transportWithCandidates, udpTcp, useWatchdogs } from '../helpers/port-candidates.js';
 
-const watchdogs: Watchdog[] = [];
-afterEach(() => {
-	for (const watchdog of watchdogs.splice(0)) watchdog.stop();
-});
-
-function newWatchdog(): Watchdog {
-	const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY, inactivityTimeoutMs: Number.POSITIVE_INFINITY });
-	watchdogs.push(watchdog);
-	return watchdog;
-}
+const newWatchdog = useWatchdogs();
 
 const worker = (pid: number) => Object.assign(new FakeWorker(), { pid });
 

@@ -2,24 +2,13 @@
 // (labels worker, protocol, address, range), summed over watchdogs; WebRtcServer transports as
 // webrtc_server_transports; series gone once no watched transport holds a port of the range.
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerPrometheusMetrics } from '../../src/adapters/prometheus.js';
-import type { Watchdog } from '../../src/index.js';
-import { createWatchdog } from '../../src/watchdog.js';
 import { FakeWorker } from '../helpers/fake-transport.js';
-import { transportWithCandidates, udpTcp } from '../helpers/port-candidates.js';
+import { transportWithCandidates, udpTcp, useWatchdogs } from '../helpers/port-candidates.js';
 import { samples } from '../helpers/prometheus-samples.js';
 
-const watchdogs: Watchdog[] = [];
-afterEach(() => {
-	for (const watchdog of watchdogs.splice(0)) watchdog.stop();
-});
-
-function newWatchdog(): Watchdog {
-	const watchdog = createWatchdog({ maxPendingPerUser: Number.POSITIVE_INFINITY, inactivityTimeoutMs: Number.POSITIVE_INFINITY });
-	watchdogs.push(watchdog);
-	return watchdog;
-}
+const newWatchdog = useWatchdogs();
 
 describe('registerPrometheusMetrics(): the port budget', () => {
 	it('exports each range per worker, protocol and address, summed over watchdogs, and each WebRtcServer', async () => {
