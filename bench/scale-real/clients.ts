@@ -79,8 +79,11 @@ async function main(): Promise<void> {
 			const silent = (): boolean => clients.get(target.id)?.gone === true;
 			const answered = new Promise<void>((resolve) => {
 				socket.on('message', (data) => {
-					if (!isStun(data)) onDtls(data);
-					else if (isBindingSuccess(data)) resolve();
+					// RFC 7983 demultiplexing: STUN, DTLS (first byte 20–63); the worker's SRTCP is ignored.
+					const first = data[0] ?? 0;
+					if (isStun(data)) {
+						if (isBindingSuccess(data)) resolve();
+					} else if (first >= 20 && first <= 63) onDtls(data);
 				});
 			});
 			socket.send(consent(target), target.port, target.ip);
@@ -121,7 +124,6 @@ async function main(): Promise<void> {
 					},
 					profile,
 				});
-				// SRTCP from the worker (receiver reports) arrives as DTLS-demuxed media: ignored, as a sender may.
 				return Object.assign(client, { srtp });
 			}
 			let onSctp: ((data: Buffer) => void) | undefined;

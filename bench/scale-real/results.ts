@@ -31,6 +31,9 @@ export interface ModeRun {
 	readonly mode: Mode;
 	readonly watched: number;
 	readonly heapPerWatch: number;
+	/** Right before watching: the same clients connected and sending, nothing watched. */
+	readonly idle: CpuWindow;
+	/** While watching, before the vanishes. */
 	readonly cpu: CpuWindow;
 	readonly records: readonly TransportRecord[];
 }
@@ -42,8 +45,6 @@ export interface ScenarioRun {
 	readonly workers: number;
 	readonly connected: number;
 	readonly setupSeconds: number;
-	/** Clients connected and sending, nothing watched. */
-	readonly baseline: CpuWindow;
 	readonly modes: readonly ModeRun[];
 	readonly notes: readonly string[];
 }
@@ -70,7 +71,9 @@ export interface ModeFigures {
 	readonly falseCloses: Readonly<Record<Kind, number>>;
 	/** Of those, how many on a WebRtcServer. */
 	readonly falseClosesOnServer: number;
+	readonly workerIdle: readonly number[];
 	readonly workerAboveIdle: readonly number[];
+	readonly nodeIdle: number;
 	readonly nodeAboveIdle: number;
 	readonly clientsPercent: number;
 	readonly eventLoopP99Ms: number;
@@ -130,8 +133,10 @@ export function aggregate(run: ScenarioRun): ModeFigures[] {
 			detection,
 			falseCloses,
 			falseClosesOnServer: m.records.filter((r) => isFalseClose(r) && r.webRtcServer).length,
-			workerAboveIdle: m.cpu.workerPercent.map((p, i) => p - (run.baseline.workerPercent[i] ?? 0)),
-			nodeAboveIdle: m.cpu.nodePercent - run.baseline.nodePercent,
+			workerIdle: m.idle.workerPercent,
+			workerAboveIdle: m.cpu.workerPercent.map((p, i) => p - (m.idle.workerPercent[i] ?? 0)),
+			nodeIdle: m.idle.nodePercent,
+			nodeAboveIdle: m.cpu.nodePercent - m.idle.nodePercent,
 			clientsPercent: m.cpu.clientsPercent,
 			eventLoopP99Ms: m.cpu.eventLoopP99Ms,
 			heapPerWatch: m.heapPerWatch,
@@ -163,7 +168,7 @@ export function renderScenario(run: ScenarioRun, figures: readonly ModeFigures[]
 	const lines = [
 		`### ${title} (${run.worker}, Node ${run.node})`,
 		'',
-		`${run.connected.toLocaleString('en-US')} of ${run.transports.toLocaleString('en-US')} connected (setup ${run.setupSeconds.toFixed(0)} s). Idle baseline (clients connected and sending, nothing watched): workers ${run.baseline.workerPercent.map(pct).join(', ')}; Node ${pct(run.baseline.nodePercent)}; clients ${pct(run.baseline.clientsPercent)}; event-loop p99 ${run.baseline.eventLoopP99Ms.toFixed(1)} ms.`,
+		`${run.connected.toLocaleString('en-US')} of ${run.transports.toLocaleString('en-US')} connected (setup ${run.setupSeconds.toFixed(0)} s).`,
 		'',
 		'Detection, seconds from the client going silent to the close (naive: to when it would close), median / p95 / max (n) and how closed:',
 		'',
@@ -184,14 +189,14 @@ export function renderScenario(run: ScenarioRun, figures: readonly ModeFigures[]
 	}
 	lines.push(
 		'',
-		'Cost while watching (before the vanishes), above the idle baseline; % of one core:',
+		'Cost while watching (before the vanishes), above the idle baseline measured right before it (the same clients connected and sending, nothing watched); % of one core:',
 		'',
-		'| scheduler | watched | worker CPU above idle, per worker | Node CPU above idle | event-loop p99 | heap per watch | clients (all processes) |',
+		'| scheduler | watched | worker CPU above idle, per worker (idle) | Node CPU above idle (idle) | event-loop p99 | heap per watch | clients (all processes) |',
 		'|---|---|---|---|---|---|---|',
 	);
 	for (const f of figures) {
 		lines.push(
-			`| ${MODE_LABEL[f.mode]} | ${f.watched.toLocaleString('en-US')} | ${f.workerAboveIdle.map(pct).join(', ')} | ${pct(f.nodeAboveIdle)} | ${f.eventLoopP99Ms.toFixed(1)} ms | ${(f.heapPerWatch / 1024).toFixed(2)} KB | ${pct(f.clientsPercent)} |`,
+			`| ${MODE_LABEL[f.mode]} | ${f.watched.toLocaleString('en-US')} | ${f.workerAboveIdle.map(pct).join(', ')} (${f.workerIdle.map(pct).join(', ')}) | ${pct(f.nodeAboveIdle)} (${pct(f.nodeIdle)}) | ${f.eventLoopP99Ms.toFixed(1)} ms | ${(f.heapPerWatch / 1024).toFixed(2)} KB | ${pct(f.clientsPercent)} |`,
 		);
 	}
 	for (const note of run.notes) lines.push('', `- ${note}`);

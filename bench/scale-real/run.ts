@@ -3,7 +3,7 @@
 // SCALE_REAL_CONFIG a ScaleRealConfig; --expose-gc). Starts the real workers, a WebRtcServer on
 // each, the transports (half on the WebRtcServers, half on their own ports; half with an Opus
 // producer, half data-only with SCTP), the lean clients in child processes (clients.ts), then runs
-// each mode in turn over the same connected clients: watch, warm up (CPU measured at its end),
+// each mode in turn over the same connected clients: idle baseline, watch, warm up (CPU measured at its end),
 // vanish some users at random phases, wait for the closes. Prints progress lines, then one line
 // `@@scale-real <ScenarioRun JSON>`.
 import { type ChildProcess, fork } from 'node:child_process';
@@ -273,6 +273,9 @@ async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slo
 /** One mode over the transports still open: watch, warm up, vanish, wait, release. */
 async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Client[]): Promise<ModeRun> {
 	const live = slots.filter((s) => !s.out && s.transport && !s.transport.closed);
+	// The idle baseline of this mode: the same clients connected and sending, nothing watched.
+	const idle = await measureCpu(workers, clients, config.baselineMs);
+	log(`${mode}: idle ${JSON.stringify(idle, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
 	const closedAt = new Map<number, { at: number; reason: string }>();
 	gc();
 	const heap0 = process.memoryUsage().heapUsed;
@@ -385,7 +388,7 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 	}
 	log(`${mode}: ${chosen.length} vanished, ${closedAt.size} closed (or would be)`);
 	await sleep(2_000);
-	return { mode, watched: live.length, heapPerWatch, cpu, records };
+	return { mode, watched: live.length, heapPerWatch, idle, cpu, records };
 }
 
 async function main(): Promise<void> {
@@ -396,9 +399,6 @@ async function main(): Promise<void> {
 		const { slots, notes, setupSeconds } = await setUp(workers, clients);
 		if (!slots.some((s) => !s.out)) throw new Error(`no transport connected: ${notes.join('; ')}`);
 		const connected = slots.filter((s) => !s.out).length;
-		log(`baseline: ${config.baselineMs / 1000} s, nothing watched`);
-		const baseline = await measureCpu(workers, clients, config.baselineMs);
-		log(`baseline: ${JSON.stringify(baseline, (_, v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
 		const modes: ModeRun[] = [];
 		for (const mode of config.modes) {
 			try {
@@ -420,7 +420,6 @@ async function main(): Promise<void> {
 			workers: config.workers,
 			connected,
 			setupSeconds,
-			baseline,
 			modes,
 			notes,
 		};

@@ -89,13 +89,13 @@ describe('scale-real benchmark figures', () => {
 			workers: 2,
 			connected: 8,
 			setupSeconds: 12,
-			baseline: cpu([2, 3], 10),
 			notes: ['1 transport(s) left out: client: DTLS handshake timed out after 20 s'],
 			modes: [
 				{
 					mode: 'naive',
 					watched: 8,
 					heapPerWatch: 900,
+					idle: cpu([2, 3], 10),
 					cpu: cpu([4, 6], 25),
 					records: [
 						media(0, 8_500, 'naive'),
@@ -107,6 +107,7 @@ describe('scale-real benchmark figures', () => {
 					mode: 'per-worker',
 					watched: 6,
 					heapPerWatch: 1_300,
+					idle: cpu([2, 3], 10),
 					cpu: cpu([2.4, 3.5], 11),
 					records: [
 						media(0, 18_000),
@@ -138,7 +139,7 @@ describe('scale-real benchmark figures', () => {
 			/\| landed: 200\/s per worker \+ hints \| 18\.0 \/ 18\.0 \/ 18\.0 \(1\) inactive × 1 \| 31\.0 \/ 31\.0 \/ 31\.0 \(1\) ice-disconnected × 1 \|.* \| 0 \|/,
 		);
 		expect(markdown).toContain(
-			'| landed: 200/s per worker + hints | 6 | 0.40 %, 0.50 % | 1.00 % | 12.5 ms | 1.27 KB | 30.00 % |',
+			'| landed: 200/s per worker + hints | 6 | 0.40 %, 0.50 % (2.00 %, 3.00 %) | 1.00 % (10.00 %) | 12.5 ms | 1.27 KB | 30.00 % |',
 		);
 		expect(markdown).toContain('- 1 transport(s) left out: client: DTLS handshake timed out after 20 s');
 	});
@@ -151,10 +152,16 @@ describe('scale-real benchmark figures', () => {
 			workers: 1,
 			connected: 2,
 			setupSeconds: 1,
-			baseline: cpu([1], 5),
 			notes: [],
 			modes: [
-				{ mode: 'shared', watched: 2, heapPerWatch: 1_000, cpu: cpu([1.2], 6), records: [media(0, undefined), media(0, 30_000)] },
+				{
+					mode: 'shared',
+					watched: 2,
+					heapPerWatch: 1_000,
+					idle: cpu([1], 5),
+					cpu: cpu([1.2], 6),
+					records: [media(0, undefined), media(0, 30_000)],
+				},
 			],
 		};
 		expect(renderScenario(run, aggregate(run))).toContain('30.0 / 30.0 / 30.0 (1; **1 not closed**) inactive × 1');
