@@ -21,7 +21,7 @@ import {
 import { launchChromiumClient } from './chromium/harness.js';
 import { createTestTransport, type Router, type Worker } from './mediasoup.js';
 import { type PrometheusServer, startPrometheusServer } from './prometheus-server.js';
-import { startWeriftClient } from './werift/harness.js';
+import { startWeriftClient, type WeriftClient } from './werift/harness.js';
 
 /**
  * Small values so one round takes seconds, not minutes; what they drive does not depend on them
@@ -35,6 +35,9 @@ export const DASHBOARD_POLICY = {
 	liveness: { pollIntervalMs: 500 },
 	iceRestart: { perUser: { limit: 1, windowMs: 60_000 }, reconnectTimeoutMs: 1_000 },
 } as const satisfies WatchdogPolicyOptions;
+
+/** The worker's `rtcMinPort`–`rtcMaxPort` of createTestWorker(): the port budget's range. */
+export const TEST_PORT_RANGE = { min: 40_000, max: 49_999 } as const;
 
 /** The Prometheus job name of the scraped /metrics endpoint. */
 export const SCRAPE_JOB = 'sfu';
@@ -105,6 +108,8 @@ export interface RoundOutcome {
 	readonly granted: number;
 	/** Users left connected (closed with the clients, by the caller). */
 	readonly connected: readonly string[];
+	/** The werift peer left connected; `client.close()` ends it cleanly (`dtls-closed`). */
+	readonly stay: { readonly watch: TransportWatch; readonly client: WeriftClient };
 }
 
 export interface LoadRoundOptions {
@@ -113,6 +118,8 @@ export interface LoadRoundOptions {
 	readonly watchdog: Watchdog;
 	/** Makes the user ids of this round unique (the per-user restart limit spans rounds). */
 	readonly round: number;
+	/** Called at each step (progress for a script). */
+	readonly onStep?: (step: string) => void;
 }
 
 /**
@@ -125,11 +132,11 @@ export interface LoadRoundOptions {
  *   (`never-connected`); → `connect-timeout`.
  * Resolves once all but `stay` are closed. The caller closes the clients (closeAll…Clients()).
  */
-export async function runLoadRound({ router, worker, watchdog, round }: LoadRoundOptions): Promise<RoundOutcome> {
+export async function runLoadRound({ router, worker, watchdog, round, onStep }: LoadRoundOptions): Promise<RoundOutcome> {
 	const closes: Record<string, CloseReason> = {};
 	const denials: string[] = [];
 	const watch = (transport: Parameters<Watchdog['watch']>[0], userId: string): TransportWatch => {
-		const w = watchdog.watch(transport, { worker, userId });
+		const w = watchdog.watch(transport, { worker, userId, ports: TEST_PORT_RANGE });
 		void w.closed.then((info) => {
 			if (info) closes[userId] = info.reason;
 		});
@@ -170,11 +177,36 @@ export async function runLoadRound({ router, worker, watchdog, round }: LoadRoun
 	]);
 	await page.waitForConnected();
 	if (!pageWatch) throw new Error('the Chromium page made no transport');
+	onStep?.('clients connected');
 
 	await page.kill();
 	drop.client.kill();
 	await drop.watch.restartIce();
 	await deny(drop.watch);
-	await Promise.all([never.closed, drop.watch.closed, pageWatch.closed]);
-	return { closes, denials, granted: 1, connected: stay.watch.state === 'connected' ? [`stay-${round}`] : [] };
+	onStep?.('page and peer vanished, restarts asked');
+	await closedWithin([never, drop.watch, pageWatch], ROUND_CLOSE_TIMEOUT_MS, watchdog);
+	return { closes, denials, granted: 1, connected: stay.watch.state === 'connected' ? [`stay-${round}`] : [], stay };
+}
+
+/** Bound for the round's closes after the last client vanished (the longest deadline is ~2.5 s). */
+const ROUND_CLOSE_TIMEOUT_MS = 15_000;
+
+/** Waits for every watch to close; throws with their states and the liveness snapshot if one is late. */
+async function closedWithin(watches: readonly TransportWatch[], ms: number, watchdog: Watchdog): Promise<void> {
+	let timer: NodeJS.Timeout | undefined;
+	const late = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => {
+			const states = watches.map((w) => `${w.userId}: ${w.state}${w.closeReason ? ` (${w.closeReason})` : ''}`);
+			reject(
+				new Error(
+					`not all closed within ${ms} ms: ${states.join(', ')}; liveness ${JSON.stringify(watchdog.snapshot().liveness)}`,
+				),
+			);
+		}, ms);
+	});
+	try {
+		await Promise.race([Promise.all(watches.map((w) => w.closed)), late]);
+	} finally {
+		clearTimeout(timer);
+	}
 }

@@ -79,6 +79,8 @@ describe('contrib/grafana dashboard', () => {
 			'Detection bound per worker',
 			'Polled transports per worker',
 			'Liveness trouble',
+			'Port ranges: share taken',
+			'Port ranges: ports taken',
 		]);
 	});
 
@@ -164,6 +166,10 @@ describe('contrib/grafana dashboard', () => {
 			});
 			const bound = await at('max by (worker) (mediasoup_watchdog_liveness_worker_detection_bound_seconds)');
 			expect(bound[values.worker]).toBe(snap.liveness.detectionBoundMs / 1_000);
+			// The two peers that stayed hold their ports of the worker's range.
+			const taken = Object.fromEntries(snap.ports.ranges.map((r) => [r.protocol, r.taken]));
+			expect(taken.udp).toBe(2);
+			expect(await at('sum by (protocol) (mediasoup_watchdog_port_range_taken_ports)')).toEqual(taken);
 		} finally {
 			await scraped.close();
 		}
