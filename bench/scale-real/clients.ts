@@ -164,8 +164,10 @@ async function main(): Promise<void> {
 	};
 
 	/** Every tick, one slice of the clients sends its consent check and one slice its RTP packet. */
+	/** Clients in the order they connected: each sends from the tick after its handshake on. */
+	const all: Client[] = [];
 	const startTraffic = (): void => {
-		const all = [...clients.values()];
+		if (timer) return;
 		const consentSlices = CLIENT_TIMING.consentEveryMs / TICK_MS;
 		const rtpSlices = CLIENT_TIMING.rtpEveryMs / TICK_MS;
 		let tick = 0;
@@ -210,12 +212,17 @@ async function main(): Promise<void> {
 			let next = 0;
 			let done = 0;
 			const targets = message.targets;
+			startTraffic();
 			await Promise.all(
 				Array.from({ length: CLIENT_TIMING.concurrentHandshakes }, async () => {
 					while (next < targets.length) {
 						const target = targets[next++] as ClientTarget;
 						try {
-							clients.set(target.id, await connectOne(target));
+							const client = await connectOne(target);
+							clients.set(target.id, client);
+							// At once, not after the last handshake: the worker's consent check (30 s) would
+							// disconnect the first clients during a long setup.
+							all.push(client);
 						} catch (error) {
 							failed.push({ id: target.id, error: error instanceof Error ? error.message : String(error) });
 						}
@@ -224,7 +231,6 @@ async function main(): Promise<void> {
 					}
 				}),
 			);
-			startTraffic();
 			send({ type: 'connected', ok: [...clients.keys()], failed });
 		})();
 	});
