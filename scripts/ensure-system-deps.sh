@@ -6,7 +6,8 @@
 #                            GStreamer webrtcbin (libnice) client, a Python child process
 #   iproute2                 network namespaces (`ip netns`) the Firefox client runs in
 #   redis-server redis-tools multi-node limits (redis-cli joins the test Cluster);  openssl  a short-lived WebTransport certificate
-#   prometheus               promtool checks and unit-tests the shipped alert rules (contrib/prometheus)
+#   prometheus               promtool checks and unit-tests the shipped alert rules (contrib/prometheus);
+#                            the server scrapes a watchdog to check the Grafana dashboard's queries
 # As root on Debian they are installed; otherwise the exact apt-get line is printed and the
 # script fails. (Each mediasoup worker build installs its own build dependencies when it runs:
 # scripts/build-mediasoup-worker.sh for 3.12.16, scripts/build-mediasoup-worker-3.27.sh for 3.27.1.)
