@@ -110,8 +110,8 @@ try {
 
 // Drawing: Grafana's dark theme and classic palette, 24 grid columns.
 const COLORS = ['#73BF69', '#F2CC0C', '#8AB8FF', '#FF780A', '#F2495C', '#5794F2', '#B877D9', '#FADE2A', '#C0D8FF', '#FF9830'];
-const COLUMN_PX = 50;
-const ROW_PX = 30;
+const COLUMN_PX = 44;
+const ROW_PX = 27;
 const escapeXml = (text: string): string => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function formatValue(value: number, unit: string | undefined): string {
