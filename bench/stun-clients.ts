@@ -9,7 +9,8 @@
 // Child → parent: { type: 'fingerprint', value } · { type: 'progress', done } · { type: 'connected', ok, failed }
 import { createHash, X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
-import { CipherContext, DtlsClient } from 'werift';
+import { CipherContext } from 'werift';
+import { dtlsOverUdp } from './dtls-client.js';
 import { benchFaults } from './faults.js';
 import { isBindingSuccess, isStun, stunBindingRequest } from './stun.js';
 
@@ -68,39 +69,20 @@ async function main(): Promise<void> {
 				socket.bind(0, addressOf(i), () => resolve());
 			});
 			const consent = stunBindingRequest({ remoteUfrag: target.ufrag, localUfrag: `b${i}`, password: target.password });
-			// Non-STUN datagrams (DTLS) go to werift's DTLS client while it exists.
-			let onDtls: (data: Buffer) => void = () => {};
+			// DTLS datagrams go to werift's DTLS client while it exists (RFC 7983: anything else is not its).
+			const link = dtlsOverUdp(socket, target, certificate);
 			const answered = new Promise<void>((resolve) => {
 				socket.on('message', (data) => {
-					if (!isStun(data)) onDtls(data);
+					if (!isStun(data)) link.deliver(data);
 					else if (isBindingSuccess(data)) resolve();
 				});
 			});
 			socket.send(consent, target.port, target.ip);
 			await withTimeout(answered, 'STUN response');
-			const dtls = new DtlsClient({
-				transport: {
-					type: 'udp',
-					address: socket.address(),
-					closed: false,
-					get onData() {
-						return onDtls as never;
-					},
-					set onData(handler: (data: Buffer) => void) {
-						onDtls = handler;
-					},
-					send: (data: Buffer) => new Promise<void>((resolve) => socket.send(data, target.port, target.ip, () => resolve())),
-					close: async () => {},
-				},
-				cert: certificate.certPem,
-				key: certificate.keyPem,
-				signatureHash: certificate.signatureHash,
-				srtpProfiles: [1], // SRTP_AES128_CM_HMAC_SHA1_80: mediasoup requires an SRTP profile
-				extendedMasterSecret: true,
-			});
+			const { dtls } = link;
 			await withTimeout(dtls.connect(), 'DTLS handshake');
 			// Keep the association (no close_notify) but drop the client: nothing more is sent on it.
-			onDtls = () => {};
+			link.detach();
 			return { socket, consent, target };
 		} catch (error) {
 			socket.close();

@@ -11,7 +11,8 @@ import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { CipherContext, DtlsClient, keyLength, RtpHeader, SrtpSession, saltLength } from 'werift';
+import { CipherContext, keyLength, RtpHeader, SrtpSession, saltLength } from 'werift';
+import { dtlsOverUdp } from '../dtls-client.js';
 import { isBindingSuccess, isStun, stunBindingRequest } from '../stun.js';
 import { CLIENT_TIMING, type ClientTarget, type FromClient, type ToClient, wallNow } from './protocol.js';
 
@@ -75,41 +76,19 @@ async function main(): Promise<void> {
 				socket.bind(0, addressOf(target.id), () => resolve());
 			});
 			socket.on('error', () => {});
-			let onDtls: (data: Buffer) => void = () => {};
 			const silent = (): boolean => clients.get(target.id)?.gone === true;
+			const link = dtlsOverUdp(socket, target, certificate, silent);
 			const answered = new Promise<void>((resolve) => {
 				socket.on('message', (data) => {
-					// RFC 7983 demultiplexing: STUN, DTLS (first byte 20–63); the worker's SRTCP is ignored.
-					const first = data[0] ?? 0;
+					// RFC 7983 demultiplexing: STUN here, DTLS to werift; the worker's SRTCP is ignored.
 					if (isStun(data)) {
 						if (isBindingSuccess(data)) resolve();
-					} else if (first >= 20 && first <= 63) onDtls(data);
+					} else link.deliver(data);
 				});
 			});
 			socket.send(consent(target), target.port, target.ip);
 			await withTimeout(answered, 'STUN response');
-			const dtls = new DtlsClient({
-				transport: {
-					type: 'udp',
-					address: socket.address(),
-					closed: false,
-					get onData() {
-						return onDtls as never;
-					},
-					set onData(handler: (data: Buffer) => void) {
-						onDtls = handler;
-					},
-					// Nothing is sent once the client vanished (werift's timers may still try).
-					send: (data: Buffer) =>
-						new Promise<void>((resolve) => (silent() ? resolve() : socket.send(data, target.port, target.ip, () => resolve()))),
-					close: async () => {},
-				},
-				cert: certificate.certPem,
-				key: certificate.keyPem,
-				signatureHash: certificate.signatureHash,
-				srtpProfiles: [1], // SRTP_AES128_CM_HMAC_SHA1_80
-				extendedMasterSecret: true,
-			});
+			const { dtls } = link;
 			await withTimeout(dtls.connect(), 'DTLS handshake');
 			const client: Client = { target, socket, sequence: 0, timestamp: 0, gone: false };
 			if (target.ssrc !== undefined) {

@@ -5,7 +5,7 @@
 // worker runs in a child process of its own (bench/fidelity/run-worker.ts: one mediasoup Node
 // layer per process), one after the other; this section aggregates and renders
 // (bench/fidelity/results.ts).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { mediasoupVersion, node22Path, workerBinaryPath } from '../../scripts/wo
 import { DEFAULT_POLICY } from '../../src/index.js';
 import { type FidelityConfig, RESULT_PREFIX } from '../fidelity/config.js';
 import { aggregate, renderTables, type WorkerRun } from '../fidelity/results.js';
+import { runChildForResult } from './child-result.js';
 import type { BenchSection } from './index.js';
 
 const RUN_WORKER = fileURLToPath(new URL('../fidelity/run-worker.ts', import.meta.url));
@@ -54,39 +55,14 @@ function runWorker(spec: WorkerSpec, config: FidelityConfig, log: (line: string)
 	const version = mediasoupVersion(spec.pkg) as string;
 	// Past this the child is hung: every round's start, idle window and wait, with room to spare.
 	const limitMs = config.rounds * (config.startTimeoutMs + config.idleMs + config.waitAfterVanishMs + 60_000) + 60_000;
-	return new Promise((resolve, reject) => {
-		const child = spawn(spec.node, spec.args, {
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: {
-				...process.env,
-				MEDIASOUP_WORKER_BIN: workerBinaryPath(spec.pkg) as string,
-				FIDELITY_CONFIG: JSON.stringify(config),
-			},
-		});
-		let result: WorkerRun | undefined;
-		let stderr = '';
-		let buffered = '';
-		const timer = setTimeout(() => {
-			log(`  mediasoup ${version}: no result after ${Math.round(limitMs / 60_000)} min, killing its run (pid ${child.pid})`);
-			child.kill('SIGKILL');
-		}, limitMs);
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-			buffered += chunk;
-			const lines = buffered.split('\n');
-			buffered = lines.pop() ?? '';
-			for (const line of lines) {
-				if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerRun;
-				else if (line.trim()) log(line);
-			}
-		});
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-			stderr = (stderr + chunk).slice(-4_000);
-		});
-		child.on('close', (code, signal) => {
-			clearTimeout(timer);
-			if (result) resolve(result);
-			else reject(new Error(`mediasoup ${version}'s run gave no result (exit ${code ?? signal}): ${stderr.trim()}`));
-		});
+	return runChildForResult<WorkerRun>({
+		command: spec.node,
+		args: spec.args,
+		env: { MEDIASOUP_WORKER_BIN: workerBinaryPath(spec.pkg) as string, FIDELITY_CONFIG: JSON.stringify(config) },
+		resultPrefix: RESULT_PREFIX,
+		limitMs,
+		name: `mediasoup ${version}'s run`,
+		log,
 	});
 }
 

@@ -4,7 +4,6 @@
 // transports over 4 workers, 1 000 on 1) runs in a child process of its own on the pinned Node 22
 // (bench/scale-real/run.ts), whose lean clients run in child processes of their own
 // (bench/scale-real/clients.ts); this section aggregates and renders (bench/scale-real/results.ts).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -14,6 +13,7 @@ import { node22Path, workerBinaryPath } from '../../scripts/worker-path.mjs';
 import type { ScaleRealConfig } from '../scale-real/config.js';
 import { CLIENT_TIMING, RESULT_PREFIX } from '../scale-real/protocol.js';
 import { aggregate, renderScenario, type ScenarioRun } from '../scale-real/results.js';
+import { runChildForResult } from './child-result.js';
 import type { BenchSection } from './index.js';
 
 const RUN = fileURLToPath(new URL('../scale-real/run.ts', import.meta.url));
@@ -72,42 +72,17 @@ function runScenario(config: ScaleRealConfig, log: (line: string) => void): Prom
 		config.baselineMs +
 		config.modes.length * (config.warmMs + config.vanishSpreadMs + config.waitMs + 5_000) +
 		shared * 1000;
-	return new Promise((resolve, reject) => {
-		const child = spawn(node22Path() as string, ['--expose-gc', '--import', TSX, '--import', HOOKS, RUN], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: {
-				...process.env,
-				MEDIASOUP_WORKER_BIN: workerBinaryPath('mediasoup-latest') as string,
-				SCALE_REAL_CONFIG: JSON.stringify(config),
-			},
-		});
-		let result: ScenarioRun | undefined;
-		let stderr = '';
-		let buffered = '';
-		const timer = setTimeout(() => {
-			log(`  no result after ${Math.round(limitMs / 60_000)} min, killing the run (pid ${child.pid})`);
-			child.kill('SIGKILL');
-		}, limitMs);
-		child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-			buffered += chunk;
-			const lines = buffered.split('\n');
-			buffered = lines.pop() ?? '';
-			for (const line of lines) {
-				if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioRun;
-				else if (line.trim()) log(line);
-			}
-		});
-		child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-			stderr = (stderr + chunk).slice(-4_000);
-		});
-		child.on('close', (code, signal) => {
-			clearTimeout(timer);
-			if (result) resolve(result);
-			else
-				reject(
-					new Error(`the ${config.transports} / ${config.workers} run gave no result (exit ${code ?? signal}): ${stderr.trim()}`),
-				);
-		});
+	return runChildForResult<ScenarioRun>({
+		command: node22Path() as string,
+		args: ['--expose-gc', '--import', TSX, '--import', HOOKS, RUN],
+		env: {
+			MEDIASOUP_WORKER_BIN: workerBinaryPath('mediasoup-latest') as string,
+			SCALE_REAL_CONFIG: JSON.stringify(config),
+		},
+		resultPrefix: RESULT_PREFIX,
+		limitMs,
+		name: `the ${config.transports} / ${config.workers} run`,
+		log,
 	});
 }
 
