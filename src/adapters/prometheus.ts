@@ -24,6 +24,17 @@ export const DEFAULT_DETECTION_BUCKETS: readonly number[] = Object.freeze([0.1, 
 /** Every close reason except `stopped` (a stop is not a close), so each series exists from the first scrape. */
 const CLOSES = CLOSE_REASONS.filter((reason): reason is Exclude<CloseReason, 'stopped'> => reason !== 'stopped');
 
+/** The close reasons that measure a detection time (the others close with detectionMs null). */
+const MEASURED_DETECTION_REASONS = [
+	'dtls-closed',
+	'dtls-failed',
+	'ice-disconnected',
+	'inactive',
+	'restart-timeout',
+	'signaling-closed',
+	'signaling-lost',
+] as const satisfies ReadonlyArray<CloseReason>;
+
 const ACTIVE_STATES = ['connecting', 'connected', 'disconnected', 'restarting'] as const satisfies ReadonlyArray<
 	keyof WatchdogSnapshot['transports']
 >;
@@ -404,6 +415,10 @@ export function registerPrometheusMetrics(
 			sum(start, (s) => s.restarts.denied[reason as IceRestartDenialReason] ?? 0),
 		);
 	}
+
+	// The reasons whose closes measure a detection time (docs/observability.md) have their series from
+	// the start, so that rate() and histogram_quantile() see the first close of each.
+	for (const reason of MEASURED_DETECTION_REASONS) detection.zero({ reason });
 
 	listenerErrors.inc({ source: 'watch' }, 0);
 	listenerErrors.inc({ source: 'observer' }, 0);

@@ -145,9 +145,18 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		// The restart deadline is 1 s, so the decision came 1 s (plus one getStats round trip) after the grant.
 		expect(detectionMs).toBeGreaterThanOrEqual(1_000);
 		expect(detectionMs).toBeLessThan(3_000);
-		expect([...scrape.keys()].filter((s) => s.startsWith('mediasoup_watchdog_detection_latency_seconds_count'))).toEqual([
-			'mediasoup_watchdog_detection_latency_seconds_count{reason="restart-timeout"}',
-		]);
+		// Only the restart timeout measured a detection; the other measured reasons' series are at 0
+		// from the registration on (connect-timeout measures none, so it has no series).
+		const detectionCounts = [...scrape].filter(([s]) => s.startsWith('mediasoup_watchdog_detection_latency_seconds_count'));
+		expect(Object.fromEntries(detectionCounts)).toEqual({
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="dtls-closed"}': 0,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="dtls-failed"}': 0,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="ice-disconnected"}': 0,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="inactive"}': 0,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="restart-timeout"}': 1,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="signaling-closed"}': 0,
+			'mediasoup_watchdog_detection_latency_seconds_count{reason="signaling-lost"}': 0,
+		});
 		for (const state of ['connecting', 'connected', 'disconnected', 'restarting']) {
 			expect(sample(scrape, `mediasoup_watchdog_transports{state="${state}"}`)).toBe(0);
 		}

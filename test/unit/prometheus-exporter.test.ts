@@ -93,11 +93,24 @@ describe('registerPrometheusMetrics()', () => {
 			CLOSE_REASONS.length - 1,
 		);
 		expect(scrape.get('mediasoup_watchdog_ice_restarts_total{outcome="granted"}')).toBe(0);
-		for (const reason of ['never-connected', 'rate-limited', 'closed', 'store-unavailable']) {
+		for (const reason of ['never-connected', 'rate-limited', 'closed', 'store-unavailable', 'storm']) {
 			expect(scrape.get(`mediasoup_watchdog_ice_restarts_total{outcome="denied",reason="${reason}"}`)).toBe(0);
 		}
 		expect(scrape.get('mediasoup_watchdog_transports{state="connecting"}')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_time_to_connect_seconds_count')).toBe(0);
+		// Every reason that measures a detection time has its series at 0, so rate() sees its first close.
+		const detectionCounts = [...scrape]
+			.filter(([k]) => k.startsWith('mediasoup_watchdog_detection_latency_seconds_count'))
+			.map(([k, v]) => [k.replace(/.*reason="([^"]+)".*/, '$1'), v]);
+		expect(Object.fromEntries(detectionCounts)).toEqual({
+			'dtls-closed': 0,
+			'dtls-failed': 0,
+			'ice-disconnected': 0,
+			inactive: 0,
+			'restart-timeout': 0,
+			'signaling-closed': 0,
+			'signaling-lost': 0,
+		});
 		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="announceTakeover"}')).toBe(0);
 		expect(scrape.get('mediasoup_watchdog_store_errors_total{operation="subscribeTakeover"}')).toBe(0);
 		metrics.unregister();
