@@ -19,7 +19,7 @@ import {
 	type WatchdogPolicyOptions,
 } from '../../src/index.js';
 import { launchChromiumClient } from './chromium/harness.js';
-import { createTestTransport, type Router, type Worker } from './mediasoup.js';
+import { createTestTransport, type Router, type WebRtcTransport, type Worker } from './mediasoup.js';
 import { type PrometheusServer, startPrometheusServer } from './prometheus-server.js';
 import { startWeriftClient, type WeriftClient } from './werift/harness.js';
 
@@ -177,6 +177,10 @@ export async function runLoadRound({ router, worker, watchdog, round, onStep }: 
 	]);
 	await page.waitForConnected();
 	if (!pageWatch) throw new Error('the Chromium page made no transport');
+	// A transport is judged as one with media once a liveness sample saw its RTP (docs/liveness.md);
+	// killed before that (connected, but the audio not flowing yet on 2 busy cores), it would be one
+	// without media, judged at 60 s. So: RTP at the worker, then two polls of the watchdog.
+	await audioSampled(page.transport('send'));
 	onStep?.('clients connected');
 
 	await page.kill();
@@ -186,6 +190,18 @@ export async function runLoadRound({ router, worker, watchdog, round, onStep }: 
 	onStep?.('page and peer vanished, restarts asked');
 	await closedWithin([never, drop.watch, pageWatch], ROUND_CLOSE_TIMEOUT_MS, watchdog);
 	return { closes, denials, granted: 1, connected: stay.watch.state === 'connected' ? [`stay-${round}`] : [], stay };
+}
+
+/** Resolves once `transport` received RTP and the watchdog polled it twice since; rejects after 20 s. */
+async function audioSampled(transport: WebRtcTransport): Promise<void> {
+	const deadline = performance.now() + 20_000;
+	for (;;) {
+		const [stats] = await transport.getStats();
+		if ((stats?.rtpBytesReceived ?? 0) > 0) break;
+		if (performance.now() > deadline) throw new Error('the Chromium page sent no RTP within 20 s of connecting');
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	await new Promise((resolve) => setTimeout(resolve, 2 * DASHBOARD_POLICY.liveness.pollIntervalMs + 100));
 }
 
 /** Bound for the round's closes after the last client vanished (the longest deadline is ~2.5 s). */

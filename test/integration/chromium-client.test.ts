@@ -136,11 +136,15 @@ describe('Chromium client harness against the real mediasoup worker', () => {
 			);
 			expect(tuple.remotePort).not.toBe(before?.remotePort);
 
-			// Still connected a little later, and no state change on the way.
+			// Still connected a little later, and no state change on the way out of connected: ICE may
+			// go between 'connected' and 'completed' (the new session's nomination, seen on 3.27.1 in
+			// CI: 'connected' → 'completed'), which is connected all along.
 			await new Promise((resolve) => setTimeout(resolve, 300));
 			transport.off('icestatechange', onIce);
 			transport.off('dtlsstatechange', onDtls);
-			expect(stateChanges).toEqual([]);
+			const stillConnected = new Set(['ice:connected', 'ice:completed']);
+			if (stateChanges.length > 0) console.log(`[chromium] ${direction} ICE restart: server states ${stateChanges.join(' → ')}`);
+			expect(stateChanges.filter((change) => !stillConnected.has(change))).toEqual([]);
 			expect(transport.dtlsState).toBe('connected');
 			expect(['connected', 'completed']).toContain(transport.iceState);
 		}

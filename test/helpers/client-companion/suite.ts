@@ -56,6 +56,16 @@ interface Timed<T> {
 	event: T;
 }
 
+/**
+ * Whether the browser sends the pagehide goodbye (sendBeacon) of a tab closed with `page.close()`.
+ * Chromium: in every run, before its close_notify. Firefox ESR 153: in 5 of 12 runs measured here
+ * (in the others neither the beacon nor a `fetch(…, { keepalive: true })` left the browser), while
+ * every transport was closed cleanly in every run, 24–43 ms after the
+ * close (close_notify, or the beacon when it came first). In Firefox, closing the transports is what
+ * makes the departure reliable (docs/client.md).
+ */
+const GOODBYE_DELIVERED_ON_CLOSE: Readonly<Record<BrowserKind, boolean>> = { chromium: true, firefox: false };
+
 const until = untilEvery(25, 20_000);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const rounded = (ms: number): number => Math.round(ms);
@@ -279,7 +289,7 @@ export function companionSuite(kind: BrowserKind): void {
 			}
 		}, 40_000);
 
-		it("page.close() with no WebSocket bound: the goodbye closes all the user's transports cleanly within 100 ms", async () => {
+		it("page.close() with no WebSocket bound: the declared departure closes all the user's transports cleanly within 100 ms", async () => {
 			const leavingUser = `${kind}-leaving`;
 			const { page: opened, ids } = await join(leavingUser, { send: true, recv: true });
 			const sendTransportId = required(ids.send, 'send');
@@ -292,17 +302,19 @@ export function companionSuite(kind: BrowserKind): void {
 			const mine = (): Array<Timed<CloseInfo>> => closes.filter((c) => c.event.userId === leavingUser);
 			await until('both transports closed', () => (mine().length >= 2 ? true : undefined), 5_000);
 			// The pagehide goodbye (sendBeacon) comes too, possibly after the close_notify closed everything.
-			const goodbye = await until(
-				'the pagehide goodbye',
-				() => required(server, 'server').goodbyes.find((g) => g.userId === leavingUser),
-				2_000,
-			);
+			const goodbyeOf = () => required(server, 'server').goodbyes.find((g) => g.userId === leavingUser);
+			const goodbye = GOODBYE_DELIVERED_ON_CLOSE[kind]
+				? await until('the pagehide goodbye', goodbyeOf, 2_000)
+				: await until('the pagehide goodbye', () => goodbyeOf() ?? (performance.now() - closedAt > 2_000 ? null : undefined));
 			const report = mine().map(
 				(c) =>
 					`${c.event.transportId === sendTransportId ? 'send' : 'recv'} ${c.event.reason} (clean ${c.event.clean}) ${rounded(c.at - closedAt)} ms`,
 			);
+			const beacon = goodbye
+				? `goodbye beacon ${rounded(goodbye.at - closedAt)} ms (closed ${goodbye.closed})`
+				: 'no goodbye beacon within 2 s (Firefox does not always send it from a closing tab)';
 			console.log(
-				`[client-companion ${kind}] page.close() (returned after ${rounded(returnedAt - closedAt)} ms): goodbye beacon ${rounded(goodbye.at - closedAt)} ms (closed ${goodbye.closed}); ${report.join(', ')}`,
+				`[client-companion ${kind}] page.close() (returned after ${rounded(returnedAt - closedAt)} ms): ${beacon}; ${report.join(', ')}`,
 			);
 			for (const close of mine()) {
 				expect(['client-left', 'dtls-closed']).toContain(close.event.reason);
