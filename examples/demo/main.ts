@@ -40,7 +40,7 @@ export async function main(options: MainOptions): Promise<number> {
 	out.write(
 		"detection latency: from the cause (the client's act, the transport's creation, the restart) to the verdict;\n" +
 			"bound: the deadline, or the transport's detection bound (inactivityTimeoutMs, or longer for a client seen quieter, plus a poll period);\n" +
-			'+N: the lateness measured on this machine meanwhile (late timers + slowest worker answer), allowed on top of the bound;\n' +
+			'+N: the lateness measured on this machine meanwhile (late timers + slowest worker answer; for a deadline, plus 1 ms of timer resolution), allowed on top of the bound;\n' +
 			"CloseInfo.detectionMs: the watchdog's own, from the last sign of life (held to the bound for inactive); ! = a client did not start (no verdict)\n\n",
 	);
 	for (const result of report.results) {

@@ -28,7 +28,7 @@ export function verdictProblems(scenario: ScenarioInfo, outcome: ScenarioOutcome
 	const timing = outcome.timing;
 	if (timing && timing.measuredMs > timing.boundMs + timing.allowanceMs) {
 		problems.push(
-			`${timing.what} ${formatMs(timing.measuredMs)} beyond its bound ${timing.boundMs} ms + ${timing.allowanceMs} ms measured lateness`,
+			`${timing.what} ${formatMs(timing.measuredMs)} beyond its bound ${timing.boundMs} ms + ${formatMs(timing.allowanceMs)} measured lateness`,
 		);
 	}
 	return problems;
@@ -75,7 +75,7 @@ export function renderTable(results: readonly ScenarioResult[]): string {
 		r.observed,
 		r.clean === undefined ? '—' : String(r.clean),
 		r.latencyMs === null ? '—' : formatMs(r.latencyMs),
-		r.boundMs === null ? '—' : `${r.boundMs} ms${r.timing ? ` +${r.timing.allowanceMs}` : ''}`,
+		r.boundMs === null ? '—' : `${r.boundMs} ms${r.timing ? ` +${Math.ceil(r.timing.allowanceMs)}` : ''}`,
 		r.detectionMs === undefined || r.detectionMs === null ? '—' : formatMs(r.detectionMs),
 	]);
 	const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
