@@ -6,7 +6,13 @@ import type { types } from 'mediasoup';
 import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../../test/helpers/chromium/harness.js';
 import { type FirefoxClients, launchFirefoxClients } from '../../test/helpers/firefox/harness.js';
 import { closeAllGstreamerClients, startGstreamerClient } from '../../test/helpers/gstreamer/harness.js';
-import { createTestTransport, hasWorkerConsent, type Router, type WebRtcTransport } from '../../test/helpers/mediasoup.js';
+import {
+	createTestTransport,
+	hasWorkerConsent,
+	type Router,
+	untilRtpReceived,
+	type WebRtcTransport,
+} from '../../test/helpers/mediasoup.js';
 import { closeAllWeriftClients, startWeriftClient } from '../../test/helpers/werift/harness.js';
 import { type ClientName, KINDS, type Kind } from './results.js';
 
@@ -54,17 +60,6 @@ export async function createSilentProducer(router: Router): Promise<types.Produc
 			rtcp: { cname: 'silent' },
 		},
 	});
-}
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until the server has received RTP on `transport` (bounded), so a mute follows real media. */
-async function untilRtpReceived(transport: WebRtcTransport, withinMs = 15_000): Promise<void> {
-	const deadline = performance.now() + withinMs;
-	while (((await transport.getStats())[0]?.rtpBytesReceived ?? 0) === 0) {
-		if (performance.now() > deadline) throw new Error(`no RTP reached the server within ${withinMs} ms`);
-		await delay(200);
-	}
 }
 
 /** A vanish() for `kill`: issues it once, and resolves with when it was issued. */

@@ -19,7 +19,7 @@ import {
 	type WatchdogPolicyOptions,
 } from '../../src/index.js';
 import { launchChromiumClient } from './chromium/harness.js';
-import { createTestTransport, type Router, type WebRtcTransport, type Worker } from './mediasoup.js';
+import { createTestTransport, type Router, untilRtpReceived, type WebRtcTransport, type Worker } from './mediasoup.js';
 import { type PrometheusServer, startPrometheusServer } from './prometheus-server.js';
 import { startWeriftClient, type WeriftClient } from './werift/harness.js';
 
@@ -194,13 +194,7 @@ export async function runLoadRound({ router, worker, watchdog, round, onStep }: 
 
 /** Resolves once `transport` received RTP and the watchdog polled it twice since; rejects after 20 s. */
 async function audioSampled(transport: WebRtcTransport): Promise<void> {
-	const deadline = performance.now() + 20_000;
-	for (;;) {
-		const [stats] = await transport.getStats();
-		if ((stats?.rtpBytesReceived ?? 0) > 0) break;
-		if (performance.now() > deadline) throw new Error('the Chromium page sent no RTP within 20 s of connecting');
-		await new Promise((resolve) => setTimeout(resolve, 100));
-	}
+	await untilRtpReceived(transport, 20_000, 100);
 	await new Promise((resolve) => setTimeout(resolve, 2 * DASHBOARD_POLICY.liveness.pollIntervalMs + 100));
 }
 

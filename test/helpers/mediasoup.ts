@@ -196,3 +196,12 @@ export function createTestWebRtcServer(worker: Worker, port?: number): Promise<W
 		],
 	});
 }
+
+/** Waits until the server has received RTP on `transport`, polling its stats every `everyMs`; throws after `withinMs`. */
+export async function untilRtpReceived(transport: WebRtcTransport, withinMs = 15_000, everyMs = 200): Promise<void> {
+	const deadline = performance.now() + withinMs;
+	while (((await transport.getStats())[0]?.rtpBytesReceived ?? 0) === 0) {
+		if (performance.now() > deadline) throw new Error(`no RTP reached the server within ${withinMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, everyMs));
+	}
+}

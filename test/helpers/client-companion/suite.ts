@@ -60,7 +60,7 @@ interface Timed<T> {
  * Whether the browser sends the pagehide goodbye (sendBeacon) of a tab closed with `page.close()`.
  * Chromium: in every run, before its close_notify. Firefox ESR 153: in 5 of 12 runs measured here
  * (in the others neither the beacon nor a `fetch(…, { keepalive: true })` left the browser), while
- * every transport was closed cleanly in every run, 24–43 ms after the
+ * every transport was closed cleanly in every run, 19–43 ms after the
  * close (close_notify, or the beacon when it came first). In Firefox, closing the transports is what
  * makes the departure reliable (docs/client.md).
  */
