@@ -21,7 +21,6 @@
 //                     figures in the report (bench/sections/report.ts).
 import './env.js';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -506,8 +506,11 @@ export interface WorkerLivenessSnapshot extends Omit<WatchdogSnapshot['liveness'
 	readonly pid: number | null;
 	/** Transports in the priority lane right now. */
 	readonly hinted: number;
-	/** Hints received, by source, since this worker's first tracked transport. */
-	readonly hints: { readonly 'producer-score': number; readonly sibling: number };
+	/**
+	 * Hints received, by source, since this worker's first tracked transport; `silence` counts the
+	 * judge's own: a poll found the transport silent and its bound ends before the next round-robin turn.
+	 */
+	readonly hints: { readonly 'producer-score': number; readonly sibling: number; readonly silence: number };
 	/** Polls sent out of turn for hints. */
 	readonly hintPolls: number;
 }

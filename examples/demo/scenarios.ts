@@ -254,12 +254,13 @@ async function silenceClose(ctx: ScenarioContext, watched: Watched, since: numbe
 }
 
 /**
- * The latest a silence of `boundMs` is noticed when each transport is polled every `periodMs`:
- * the first poll at or after the bound, plus the period the last sign may have come in just after
- * a poll (as `snapshot().liveness.detectionBoundMs` computes it for `inactivityTimeoutMs`).
+ * The latest a silence of `boundMs` is noticed when each transport is polled every `periodMs`: the
+ * bound (the deciding poll comes when it ends), or a period when that is longer, plus the period
+ * the last sign may have come in just after a poll (as `snapshot().liveness.detectionBoundMs`
+ * computes it for `inactivityTimeoutMs`).
  */
 function detectionBound(boundMs: number, periodMs: number): number {
-	return Math.round(Math.ceil(boundMs / periodMs - 1e-9) * periodMs + periodMs);
+	return Math.round(Math.max(boundMs, periodMs) + periodMs);
 }
 
 function closeOutcome(closed: WatchClose, since: number | null, boundMs: number | null): ScenarioOutcome {

@@ -1,8 +1,12 @@
 // Cheap events that move liveness polls forward (docs/liveness.md, "Hints"). A hint never closes
 // anything: it only asks the scheduler to poll a transport out of turn; the judge decides.
 
-/** What made the scheduler poll a transport out of turn. */
-export type HintSource = 'producer-score' | 'sibling';
+/**
+ * What made the scheduler poll a transport out of turn: a producer's score at 0, a sibling judged
+ * gone, or the judge itself (`silence`: a poll found the transport silent, and its bound ends before
+ * the round-robin comes back).
+ */
+export type HintSource = 'producer-score' | 'sibling' | 'silence';
 
 interface EmitterLike {
 	on(event: string, listener: (...args: never[]) => void): unknown;

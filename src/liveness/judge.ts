@@ -215,6 +215,11 @@ export class TransportJudge {
 		return !this.#carriedMedia && this.#lastReply !== undefined;
 	}
 
+	/** Whether the latest sample saw no sign of life since the last one (a silence has begun). */
+	get silent(): boolean {
+		return this.#staleAt !== undefined;
+	}
+
 	get media(): MediaState {
 		return this.#media;
 	}

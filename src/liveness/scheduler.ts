@@ -95,7 +95,7 @@ class WorkerLane {
 	readonly #mediaChecks: Entry[] = [];
 	/** Hinted entries, polled before the round-robin at the judge's pace until a verdict. */
 	readonly #priority = new Set<Entry>();
-	readonly #hints: Record<HintSource, number> = { 'producer-score': 0, sibling: 0 };
+	readonly #hints: Record<HintSource, number> = { 'producer-score': 0, sibling: 0, silence: 0 };
 	#hintPolls = 0;
 	readonly pid: number | null;
 
@@ -245,9 +245,7 @@ class WorkerLane {
 	}
 
 	#detectionBoundMs(): number {
-		if (this.#timeoutMs === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-		const period = this.#periodMs;
-		return Math.round(Math.ceil(this.#timeoutMs / period - 1e-9) * period + period);
+		return detectionBoundMs(this.#timeoutMs, this.#periodMs);
 	}
 
 	/**
@@ -491,6 +489,7 @@ class WorkerLane {
 		switch (verdict.kind) {
 			case 'alive':
 				entry.unjudged = undefined;
+				if (entry.silent) this.#followSilence(entry);
 				return;
 			case 'inactive': {
 				const detectionMs = this.#now() - verdict.lastSignAt;
@@ -513,6 +512,30 @@ class WorkerLane {
 			case 'check-media':
 				this.#checkMedia(entry, transport as Dumpable);
 				return;
+		}
+	}
+
+	/**
+	 * The judge's own hint: a poll found the transport silent, yet short of its bound. When the bound
+	 * ends before the round-robin comes back, the deciding poll goes to the priority lane, due when
+	 * the judge can decide (its last sign plus its bound), so a silence is judged at its bound and
+	 * not up to a period after it. Nothing closes sooner: the judge's rules are the same.
+	 */
+	#followSilence(entry: Entry): void {
+		if (entry.removed || entry.hintedAt !== NONE) return;
+		const judgeAt = entry.lastSignAt + Math.ceil(entry.boundMs);
+		if (judgeAt >= entry.polledAt + this.#periodMs) return; // the round-robin comes back in time
+		this.#hints.silence += 1;
+		// As after a hint's first poll: the next one waits for the judge; a sign of life newer than
+		// this sample takes it back to the round-robin.
+		entry.hintedAt = entry.polledAt;
+		entry.hintPolls = 1;
+		this.#priority.add(entry);
+		const now = this.#clock.now();
+		const untilDueMs = Math.max(MIN_TICK_MS, judgeAt - this.#now());
+		if (this.#timer !== undefined && this.#dueAt - now > untilDueMs) {
+			this.#clearTimer();
+			this.#armTimer(now, untilDueMs);
 		}
 	}
 
@@ -611,13 +634,7 @@ export class LivenessScheduler {
 			tracked: sum((w) => w.tracked),
 			requestsPerSecond: Math.round(sum((w) => w.requestsPerSecond) * 10) / 10,
 			pollIntervalMs: max((w) => w.pollIntervalMs, this.#policy.liveness.pollIntervalMs),
-			detectionBoundMs: max(
-				(w) => w.detectionBoundMs,
-				idle === Number.POSITIVE_INFINITY
-					? idle
-					: Math.ceil(idle / this.#policy.liveness.pollIntervalMs - 1e-9) * this.#policy.liveness.pollIntervalMs +
-							this.#policy.liveness.pollIntervalMs,
-			),
+			detectionBoundMs: max((w) => w.detectionBoundMs, detectionBoundMs(idle, this.#policy.liveness.pollIntervalMs)),
 			slowCadence: sum((w) => w.slowCadence),
 			echo: sum((w) => w.echo),
 			unjudged: sum((w) => w.unjudged),
@@ -632,6 +649,18 @@ export class LivenessScheduler {
 		this.#lanes.clear();
 		this.#laneOf.clear();
 	}
+}
+
+/**
+ * The longest a transport judged at `timeoutMs` stays open after its client's last packet, polled
+ * every `periodMs`: the first poll after that packet sees it (up to a period later) and is the last
+ * sign; the next poll finds the silence, and the deciding poll comes at the sign plus the bound
+ * (the judge's own hint, when the round-robin would come later), or at the next turn when a period
+ * is longer than the bound.
+ */
+export function detectionBoundMs(timeoutMs: number, periodMs: number): number {
+	if (timeoutMs === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+	return Math.round(Math.max(timeoutMs, periodMs) + periodMs);
 }
 
 function pidOf(worker: object | undefined): number | null {

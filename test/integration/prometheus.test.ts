@@ -219,8 +219,8 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 			tracked: 2,
 			requestsPerSecond: 2 / (pollIntervalMs / 1_000),
 			pollIntervalMs,
-			// whole poll periods covering the timeout, plus one
-			detectionBoundMs: Math.ceil(timeoutMs / pollIntervalMs) * pollIntervalMs + pollIntervalMs,
+			// the timeout plus one poll period (the deciding poll comes when the bound ends)
+			detectionBoundMs: Math.max(timeoutMs, pollIntervalMs) + pollIntervalMs,
 			slowCadence: 1, // the quiet client
 			echo: 1, // the quiet client: it never carried RTP; the faulty one never gave a sample
 			unjudged: 0,
@@ -232,7 +232,7 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 					tracked: 2,
 					requestsPerSecond: 2 / (pollIntervalMs / 1_000),
 					pollIntervalMs,
-					detectionBoundMs: Math.ceil(timeoutMs / pollIntervalMs) * pollIntervalMs + pollIntervalMs,
+					detectionBoundMs: Math.max(timeoutMs, pollIntervalMs) + pollIntervalMs,
 					slowCadence: 1,
 					echo: 1,
 					unjudged: 0,
@@ -240,7 +240,8 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 					statsErrors: 1,
 					pid: null,
 					hinted: 0,
-					hints: { 'producer-score': 0, sibling: 0 },
+					// No silence of these live clients came near their bound (15 s and more, polled every 0.5 s).
+					hints: { 'producer-score': 0, sibling: 0, silence: 0 },
 					hintPolls: 0,
 				},
 			],

@@ -1,11 +1,12 @@
 // Liveness per worker and hints, through a real watchdog on fake transports and fake timers: each
 // worker (the transport's channel, as mediasoup sets it) has its own budget and pace; a producer's
-// score at 0 or a sibling judged gone polls a transport out of turn, within the budget, and never
-// closes a live client; a hint storm stays within the budget; a dead worker releases everything.
+// score at 0, a sibling judged gone or a silence whose bound ends before the next turn polls a
+// transport out of turn, within the budget, and never closes a live client; a hint storm stays
+// within the budget; a dead worker releases everything.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { CloseInfo, TransportWatch, Watchdog } from '../../src/index.js';
-import { HINT_MIN_GAP_MS, MIN_TICK_MS } from '../../src/liveness/scheduler.js';
+import { MIN_TICK_MS } from '../../src/liveness/scheduler.js';
 import { busiestWindow } from '../helpers/busiest-window.js';
 import { type FakeWebRtcTransport, FakeWorker } from '../helpers/fake-transport.js';
 import { useFakeWatchdogs } from '../helpers/fake-watchdogs.js';
@@ -255,6 +256,79 @@ describe('hints', () => {
 			expect(watchdog.snapshot().liveness.workers.length).toBe(0);
 			watchdog.stop();
 		}
+	});
+});
+
+describe("the judge's own hint (silence)", () => {
+	it('polls a silent transport again when its bound ends, not at the next turn: closed within the bound plus one period, at every phase', async () => {
+		// 30 transports at 10 requests/s: each polled every 3 s, which does not divide the 8 s bound.
+		// The round-robin alone closes up to ceil(8 / 3) × 3 + 3 = 12 s after the last packet; with
+		// the deciding poll moved to the bound, 8 + 3 = 11 s, as snapshot() reports.
+		const T = 8_000;
+		const P = 3_000;
+		for (let phaseMs = 0; phaseMs < P; phaseMs += 500) {
+			const watchdog = setup({ inactivityTimeoutMs: T, liveness: { maxStatsRequestsPerSecond: 10 } });
+			const w = workerWithChannel();
+			const transports = Array.from({ length: 30 }, (_, i) => w.transport(`u${i}`));
+			const watches = transports.map((t) => connect(watchdog, t));
+			// The one that vanishes sends audio every 20 ms (its last packet is when it stops); the others 5/s.
+			const clients = transports.map((t, i) => client(t, i === 0 ? 20 : 200, true));
+			const calls = recordCalls(transports);
+			await vi.advanceTimersByTimeAsync(12_000 + phaseMs);
+			expect(watchdog.snapshot().liveness).toMatchObject({ pollIntervalMs: P, detectionBoundMs: T + P });
+			clients[0]?.stop();
+			const lastPacketAt = performance.now();
+			const watch = watches[0] as TransportWatch;
+			let closedAt = Number.NaN;
+			watch.on('close', () => {
+				closedAt = performance.now();
+			});
+			await vi.advanceTimersByTimeAsync(T + 2 * P);
+			const info: CloseInfo = await watch.closed;
+			expect(info.reason, `phase ${phaseMs} ms`).toBe('inactive');
+			// From the last sign the watchdog saw (the poll after the last packet): the bound, plus at
+			// most one budget slot (100 ms at 10/s) and a tick.
+			expect(info.detectionMs, `phase ${phaseMs} ms`).toBeGreaterThanOrEqual(T);
+			expect(info.detectionMs, `phase ${phaseMs} ms`).toBeLessThanOrEqual(T + 100 + MIN_TICK_MS);
+			expect(closedAt - lastPacketAt, `phase ${phaseMs} ms`).toBeLessThanOrEqual(T + P + 100 + MIN_TICK_MS);
+			const lane = watchdog.snapshot().liveness.workers[0];
+			expect(lane?.hints.silence, `phase ${phaseMs} ms`).toBeGreaterThanOrEqual(1);
+			expect(lane?.hinted).toBe(0); // it left the lane when it closed
+			expect(watches.slice(1).every((x) => x.state === 'connected')).toBe(true);
+			expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(10);
+			watchdog.stop();
+		}
+	});
+
+	it('never closes a live client: clients whose pauses come within a period of their bound stay connected', async () => {
+		// Polled every 3 s (30 transports, pollIntervalMs 3 s, a budget of 20/s that leaves room for the
+		// dump() each silence asks), judged at 8 s. Each client sends audio for 4.5 s,
+		// then pauses for 7.5 s, at its own phase: a poll may find the pause 6 s old, short of its bound
+		// by less than a period, so the judge's own hint polls it again at the bound's end, where the
+		// audio is back. (After such a pause the judge takes it for the client's cadence and raises
+		// its bound to 3× the silence it saw, so mostly the first pause comes that close.) None is closed.
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 20, pollIntervalMs: 3_000 } });
+		const w = workerWithChannel();
+		const transports = Array.from({ length: 30 }, (_, i) => w.transport(`u${i}`));
+		const watches = transports.map((t) => connect(watchdog, t));
+		const startedAt = performance.now();
+		for (const [i, transport] of transports.entries()) {
+			const offsetMs = i * 400;
+			const timer = setInterval(() => {
+				if ((performance.now() - startedAt + offsetMs) % 12_000 >= 4_500) return; // pausing
+				transport.bytesReceived += 100;
+				transport.counters.rtpBytesReceived += 100;
+			}, 200);
+			addInterval(timer);
+		}
+		const calls = recordCalls(transports);
+		await vi.advanceTimersByTimeAsync(120_000);
+		expect(watches.every((x) => x.state === 'connected')).toBe(true);
+		expect(watchdog.snapshot().closes.inactive ?? 0).toBe(0);
+		const lane = watchdog.snapshot().liveness.workers[0];
+		console.log(`silence hints: ${lane?.hints.silence}, polls out of turn: ${lane?.hintPolls}`);
+		expect(lane?.hints.silence).toBeGreaterThanOrEqual(5); // the path ran: pauses polled at their bound's end
+		expect(busiestWindow(calls.all, 1_000)).toBeLessThanOrEqual(20);
 	});
 });
 
