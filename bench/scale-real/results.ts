@@ -1,7 +1,7 @@
 // What a scale-real scenario measures (ScenarioRun, one JSON line from bench/scale-real/run.ts),
 // its aggregation (detection by kind of transport, false closes, CPU above the idle baseline) and
 // the markdown tables of the section. Pure functions: test/unit/bench-scale-real.test.ts.
-import type { Mode } from './config.js';
+import { type Mode, RAISED_BUDGET } from './config.js';
 
 /** One measured window: CPU in % of one core, event-loop delay p99. */
 export interface CpuWindow {
@@ -148,6 +148,7 @@ export const MODE_LABEL: Record<Mode, string> = {
 	naive: 'naive `setInterval(getStats, 2000)` per transport',
 	shared: 'old shared round-robin (200/s for the process)',
 	'per-worker': 'landed: 200/s per worker + hints',
+	'per-worker-raised': `landed, budget raised: ${RAISED_BUDGET}/s per worker + hints`,
 };
 
 const sec = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(1) : '–');

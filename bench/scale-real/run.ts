@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createWatchdog, type TransportWatch } from '../../src/index.js';
 import { DEFAULT_POLICY } from '../../src/policy.js';
 import { mediaCodecs, mediasoup, mediasoupVersion, type WebRtcTransport, type Worker } from '../../test/helpers/mediasoup.js';
-import type { Mode, ScaleRealConfig } from './config.js';
+import { type Mode, RAISED_BUDGET, type ScaleRealConfig } from './config.js';
 import { type ClientTarget, type FromClient, RESULT_PREFIX, type ToClient, wallNow } from './protocol.js';
 import type { CpuWindow, ModeRun, ScenarioRun, TransportRecord } from './results.js';
 
@@ -307,7 +307,12 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 			for (const timer of timers) clearTimeout(timer);
 		};
 	} else {
-		const perWorker = mode === 'shared' ? 200 / config.workers : DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond;
+		const perWorker =
+			mode === 'shared'
+				? 200 / config.workers
+				: mode === 'per-worker-raised'
+					? RAISED_BUDGET
+					: DEFAULT_POLICY.liveness.maxStatsRequestsPerSecond;
 		// Per-user limits off (as in the cost section): the shared mode gives no userId; they play no part in liveness.
 		const watchdog = createWatchdog({
 			liveness: { maxStatsRequestsPerSecond: perWorker },
@@ -318,7 +323,7 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 		for (const slot of live) {
 			const watch = watchdog.watch(slot.transport as WebRtcTransport, {
 				worker: slot.worker,
-				...(mode === 'per-worker' ? { userId: slot.userId } : {}),
+				...(mode === 'shared' ? {} : { userId: slot.userId }),
 			});
 			watch.on('close', (info) => {
 				if (!closedAt.has(slot.id)) closedAt.set(slot.id, { at: wallNow(), reason: info.reason });
