@@ -8,11 +8,13 @@
 // - mediasoup runs its RTP inactivity check (the producer score hint) only on simulcast producers
 //   with more than one encoding (Producer.cpp, 3.12 and 3.27): an audio producer's score never
 //   drops to 0 when its RTP stops, which this test also shows (docs/liveness.md, "Hints").
+// - Silence (the judge's own hint): with a poll period (3 s) that does not divide the bound (4 s), a
+//   SIGKILLed page's transport is polled again when its bound ends, not a period later.
 // Small policy values (inactivityTimeoutMs 4 s): the behaviour does not depend on the defaults.
 import { describe, expect, it } from 'vitest';
-import type { CloseInfo, TransportWatch } from '../../src/index.js';
+import { type CloseInfo, createWatchdog, type TransportWatch } from '../../src/index.js';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
-import type { WebRtcTransport } from '../helpers/mediasoup.js';
+import { untilRtpReceived, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
 const POLL_MS = 10_000;
@@ -105,5 +107,53 @@ describe('liveness hints with the real worker (Chromium sending audio)', () => {
 				worker: sfu.watchdog.snapshot().liveness.workers[0],
 			}),
 		);
+	});
+
+	it("silence: a vanished page's transport is polled again when its bound ends, and closed then, not a period later", async () => {
+		// Its own watchdog: polled every 3 s, judged at 4 s. The round-robin alone decides at the first
+		// turn at or past the bound, 6 s after the last sign; the judge's own hint at 4 s.
+		const watchdog = createWatchdog({ inactivityTimeoutMs: TIMEOUT_MS, liveness: { pollIntervalMs: 3_000 } });
+		const carol: Watched[] = [];
+		try {
+			const page = await launchChromiumClient(sfu.router, {
+				transports: 'send',
+				media: { audio: true, video: false },
+				onTransport: (transport) => {
+					const entry: Watched = {
+						transport,
+						watch: watchdog.watch(transport, { worker: sfu.worker, userId: 'carol' }),
+						polls: [],
+					};
+					entry.watch.on('close', (info) => {
+						entry.closed = { at: performance.now(), info };
+					});
+					carol.push(entry);
+				},
+			});
+			await page.waitForConnected();
+			const [watched] = carol;
+			if (!watched) expect.fail('no transport');
+			await untilRtpReceived(watched.transport);
+			// Two polls with audio moving, then the page is killed.
+			await new Promise((resolve) => setTimeout(resolve, 6_500));
+			expect(watched.watch.state).toBe('connected');
+			const killedAt = performance.now();
+			await page.kill();
+			const info = await watched.watch.closed;
+			const closedAfterKillMs = (watched.closed?.at as number) - killedAt;
+			const lane = watchdog.snapshot().liveness.workers[0];
+			console.log(JSON.stringify({ closedAfterKillMs: Math.round(closedAfterKillMs), detectionMs: info.detectionMs, lane }));
+			expect(info.reason).toBe('inactive');
+			// From the last sign (the poll that saw the last audio): the bound, plus the request's round
+			// trip and a timer's lateness (one period later without the hint: 6 s).
+			expect(info.detectionMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+			expect(info.detectionMs).toBeLessThan(TIMEOUT_MS + 1_000);
+			expect(lane?.hints.silence).toBeGreaterThanOrEqual(1);
+			// From the kill: at most the 3 s the last sign may come after it, plus the 4 s bound.
+			expect(closedAfterKillMs).toBeLessThan(3_000 + TIMEOUT_MS + 1_000);
+			expect(watchdog.snapshot().liveness.tracked).toBe(0);
+		} finally {
+			watchdog.stop();
+		}
 	});
 });

@@ -156,8 +156,8 @@ describe('hints', () => {
 		expect(info.reason).toBe('inactive');
 		// The hinted poll (one budget slot after the score, ≤ 100 ms) is the judge's last sign; the next
 		// hinted poll comes exactly one bound (8 s) later and closes: 1.5 s + 0.1 s + 8 s from the
-		// vanish. The round-robin alone would see that sign only at its next turn (up to 10 s after the
-		// vanish) and close a period after the bound: up to 28 s.
+		// vanish. Without the score, the round-robin would see that sign only at its next turn (up to
+		// 10 s after the vanish) and the judge's own hint close it at the bound: up to 18 s.
 		expect(info.detectionMs).toBeGreaterThanOrEqual(8_000);
 		expect(info.detectionMs).toBeLessThanOrEqual(8_000 + 100); // + one budget slot at most
 		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(1_500 + 100 + 8_000 + 100 + MIN_TICK_MS);
