@@ -54,10 +54,15 @@ function expectReleased(transport: WebRtcTransport, watch: TransportWatch<WebRtc
 describe('closes outside the watchdog', () => {
 	it('records `transport-closed` when the app calls transport.close(), at once', async () => {
 		const { transport, watch, closing } = await watched();
+		// "At once" is within the call: mediasoup emits its observer's 'close' inside
+		// transport.close(), and the watch ends there, not on a later tick. (A bound in ms would
+		// measure the machine: 5.4 ms once, under a CPU hog.)
 		const before = performance.now();
 		transport.close();
+		const returnedAt = performance.now();
 		const { at, info } = await closing;
-		expect(at - before).toBeLessThan(5);
+		expect(at).toBeGreaterThanOrEqual(before);
+		expect(at).toBeLessThanOrEqual(returnedAt);
 		expect(info).toMatchObject({ reason: 'transport-closed', clean: true, closedByWatchdog: false, connectedOnce: false });
 		expectReleased(transport, watch);
 	});

@@ -11,7 +11,7 @@ import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/i
 import { CADENCE_FACTOR, CADENCE_WINDOW_MS, CONSENT_REPLY_BYTES, MAX_BOUND_MS } from '../../src/liveness/judge.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
 const T = DEFAULT_POLICY.inactivityTimeoutMs;
 const P = DEFAULT_POLICY.liveness.pollIntervalMs;
@@ -85,6 +85,8 @@ class ConsentTrace {
 }
 
 async function startPeer(name: string, onWebRtcServer: boolean): Promise<Peer> {
+	// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+	const peer = await spawnWeriftClient();
 	const transport = await createTestTransport(sfu.router, {
 		enableSctp: true,
 		...(onWebRtcServer ? { webRtcServer: sfu.webRtcServer } : {}),
@@ -93,7 +95,7 @@ async function startPeer(name: string, onWebRtcServer: boolean): Promise<Peer> {
 	const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 		watch.on('close', (info) => resolve({ at: performance.now(), info }));
 	});
-	const client = await startWeriftClient({ transport });
+	const client = await peer.connect({ transport });
 	await client.waitForConnected();
 	return { name, transport, watch, client, closing, trace: new ConsentTrace(transport, onWebRtcServer) };
 }

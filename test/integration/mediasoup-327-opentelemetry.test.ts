@@ -14,7 +14,7 @@ import type { CloseInfo } from '../../src/index.js';
 import { observerListenerTotal } from '../helpers/leaks.js';
 import { createTestTransport, workerLabel } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({
 	watchdog: {
@@ -30,10 +30,12 @@ describe(`traceWatchdog() (${workerLabel})`, () => {
 		const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 		const tracing = traceWatchdog(sfu.watchdog, { tracer: provider.getTracer('sfu') });
 		try {
+			// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+			const peer = await spawnWeriftClient();
 			const transport = await createTestTransport(sfu.router, { enableSctp: true });
 			const watch = sfu.watchdog.watch(transport, { worker: sfu.worker, userId: 'wendy' });
 			const closed = new Promise<CloseInfo>((resolve) => watch.on('close', resolve));
-			const client = await startWeriftClient({ transport });
+			const client = await peer.connect({ transport });
 			await client.waitForConnected();
 			const iceParameters = await watch.restartIce();
 			await expect(watch.restartIce()).rejects.toSatisfy(

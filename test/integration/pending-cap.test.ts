@@ -8,7 +8,7 @@ import { type CloseInfo, MemoryStore, type TransportWatch, type Watchdog } from 
 import { createWatchdog } from '../../src/watchdog.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
@@ -98,6 +98,8 @@ describe('a transport watched again', () => {
 describe('giving a slot back', () => {
 	it('happens when a real client connects one of the pending transports', async () => {
 		const { watchdog } = watchdogWithCloses();
+		// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+		const peer = await spawnWeriftClient();
 		const transports: WebRtcTransport[] = [];
 		for (let i = 0; i < 4; i++) {
 			const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId: 'wendy' } });
@@ -107,7 +109,7 @@ describe('giving a slot back', () => {
 		expect(await watchdog.canCreate('wendy')).toBe(false);
 		const [first] = transports;
 		if (!first) throw new Error('unreachable');
-		const client = await startWeriftClient({ transport: first });
+		const client = await peer.connect({ transport: first });
 		await client.waitForConnected();
 		expect(watchdog.get(first.id)?.state).toBe('connected');
 		expect(await watchdog.canCreate('wendy')).toBe(true);

@@ -17,7 +17,7 @@ import { createWatchdog } from '../../src/index.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { samples } from '../helpers/prometheus-samples.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 let watchdog: Watchdog | undefined;
@@ -63,7 +63,11 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 	it('exports a connect, a connect timeout, granted and denied restarts and a restart timeout, then unregisters cleanly', async () => {
 		const { router } = sfu;
 		watchdog = createWatchdog({
-			connectTimeoutMs: 1_500,
+			// The werift peer is spawned before its transport exists (the spawn is the harness's cost,
+			// well over 10 s on 2 busy cores); what the deadline covers is its negotiation and
+			// handshakes, which take a few hundred ms idle and seconds under a CPU hog: 5 s, the bound
+			// test/integration/werift-client.test.ts holds the whole connect to.
+			connectTimeoutMs: 5_000,
 			// liveness is not under test here: the restart deadline is what detects the vanished client
 			inactivityTimeoutMs: Number.POSITIVE_INFINITY,
 			iceRestart: { perUser: { limit: 1, windowMs: 60_000 }, reconnectTimeoutMs: 1_000 },
@@ -75,6 +79,7 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		const exporter = registerPrometheusMetrics(watchdog, { registry });
 
 		// A real client connects a transport; an app listener of its `connect` throws.
+		const peer = await spawnWeriftClient();
 		const connected = await createTestTransport(router, { enableSctp: true, appData: { userId: 'alice' } });
 		const connectedWatch = watchdog.watch(connected);
 		const appBug = new Error('app bug in a connect listener');
@@ -82,7 +87,7 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 			throw appBug;
 		});
 		const connectedAt = nextConnect(connectedWatch);
-		const client = await startWeriftClient({ transport: connected, echo: false });
+		const client = await peer.connect({ transport: connected, echo: false });
 		await client.waitForConnected();
 		const timeToConnectMs = await connectedAt;
 
@@ -181,7 +186,9 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		const registry = new Registry();
 		const exporter = registerPrometheusMetrics(watchdog, { registry });
 
-		// Two real DataChannel-only clients (werift: one consent check every 4–6 s, no RTP).
+		// Two real DataChannel-only clients (werift: one consent check every 4–6 s, no RTP), spawned
+		// before their transports are watched (the spawn is the harness's cost, not the client's).
+		const peers = await Promise.all([spawnWeriftClient(), spawnWeriftClient()]);
 		const quiet = await createTestTransport(router, { enableSctp: true, appData: { userId: 'alice' } });
 		const faulty = await createTestTransport(router, { enableSctp: true, appData: { userId: 'bob' } });
 		// The faulty one's worker requests: the first fails, the next hangs until released, then
@@ -198,8 +205,8 @@ describe('mediasoup-watchdog/prometheus with a real worker and a real client', (
 		};
 		const watches = [watchdog.watch(quiet), watchdog.watch(faulty)];
 		const clients = await Promise.all([
-			startWeriftClient({ transport: quiet, echo: false }),
-			startWeriftClient({ transport: faulty, echo: false }),
+			peers[0].connect({ transport: quiet, echo: false }),
+			peers[1].connect({ transport: faulty, echo: false }),
 		]);
 		await Promise.all(clients.map((client) => client.waitForConnected()));
 		expect(watches.map((watch) => watch.state)).toEqual(['connected', 'connected']);

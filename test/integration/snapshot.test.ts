@@ -15,7 +15,7 @@ import { createWatchdog, isIceRestartDeniedError } from '../../src/index.js';
 import { createTestRouter, createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { untilEvery } from '../helpers/until.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 let watchdog: Watchdog | undefined;
@@ -117,6 +117,8 @@ describe('watchdog.snapshot() with a real worker and real clients', () => {
 			iceRestart: { perUser: { limit: 1, windowMs: 60_000 }, reconnectTimeoutMs: 1_500 },
 		});
 		const wd = watchdog;
+		// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+		const peers = await Promise.all([spawnWeriftClient(), spawnWeriftClient()]);
 		const make = (userId: string, options: { sctp?: boolean; on?: typeof router } = {}) =>
 			createTestTransport(options.on ?? router, { enableSctp: options.sctp ?? false, appData: { userId } });
 		const [vanishing, restarting, silent, closedOutside, onClosedRouter, kicked] = await Promise.all([
@@ -147,8 +149,8 @@ describe('watchdog.snapshot() with a real worker and real clients', () => {
 
 		// Two real clients connect.
 		const [vanishingClient, restartingClient] = await Promise.all([
-			startWeriftClient({ transport: vanishing, echo: false }),
-			startWeriftClient({ transport: restarting, echo: false }),
+			peers[0].connect({ transport: vanishing, echo: false }),
+			peers[1].connect({ transport: restarting, echo: false }),
 		]);
 		await Promise.all([vanishingClient.waitForConnected(), restartingClient.waitForConnected()]);
 		await until(

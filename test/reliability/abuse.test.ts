@@ -14,7 +14,7 @@ import { createWatchdog } from '../../src/watchdog.js';
 import { countingClock, flushJobs, useProcessProblems, within } from '../helpers/leaks.js';
 import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const problems = useProcessProblems();
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
@@ -141,10 +141,12 @@ describe('one user calling restartIce() in a loop', () => {
 		};
 		const connected: Array<TransportWatch<WebRtcTransport>> = [];
 		for (let n = 0; n < 2; n++) {
+			// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+			const peer = await spawnWeriftClient();
 			const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId: 'spammer' } });
 			spy(transport);
 			const watch = watchdog.watch(transport, { worker: sfu.worker });
-			const client = await startWeriftClient({ transport, echo: false });
+			const client = await peer.connect({ transport, echo: false });
 			await client.waitForConnected();
 			expect(watch.state).toBe('connected');
 			connected.push(watch);

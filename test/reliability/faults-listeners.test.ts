@@ -11,7 +11,7 @@ import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } 
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { recordEvents, WATCH_EVENT_NAMES } from '../helpers/watch-events.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const problems = useProcessProblems();
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
@@ -34,13 +34,15 @@ async function withWerift(
 	userId: string,
 	arm: (watch: TransportWatch<WebRtcTransport>, transport: WebRtcTransport) => void = () => {},
 ) {
+	// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+	const peer = await spawnWeriftClient();
 	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId } });
 	const before = listenersOn(transport);
 	const watch = watchdog.watch(transport, { worker: sfu.worker });
 	const events = recordEvents(watch);
 	arm(watch, transport);
 	const withWatch = listenersOn(transport);
-	const client = await startWeriftClient({ transport });
+	const client = await peer.connect({ transport });
 	const clientListeners = listenerDiff(listenersOn(transport), withWatch);
 	/** Listeners that must remain once the watch is gone: what was there before, plus the harness's. */
 	const expectedAfter = (): Record<string, number> => listenerDiff(listenersOn(transport), before);

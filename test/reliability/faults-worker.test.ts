@@ -10,7 +10,7 @@ import { countingClock, listenerDiff, listenersOn, useProcessProblems, within } 
 import { createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { type EventLog, recordEvents } from '../helpers/watch-events.js';
-import { closeAllWeriftClients, startWeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
 
 const problems = useProcessProblems();
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
@@ -88,10 +88,12 @@ const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
 
 /** A transport connected by a real werift client (data-only, its own port). */
 async function connectedByWerift(watch: (transport: WebRtcTransport) => Watched, userId: string) {
+	// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+	const peer = await spawnWeriftClient();
 	const transport = await createTestTransport(sfu.router, { enableSctp: true, appData: { userId } });
 	const watched = watch(transport);
 	const beforeClient = listenersOn(transport);
-	const client = await startWeriftClient({ transport, echo: false });
+	const client = await peer.connect({ transport, echo: false });
 	await client.waitForConnected();
 	expect(watched.watch.state).toBe('connected');
 	return { ...watched, client, clientListeners: listenerDiff(listenersOn(transport), beforeClient) };

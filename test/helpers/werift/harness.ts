@@ -8,6 +8,15 @@
 //   await client.waitForConnected();
 //   ...
 //   afterEach(() => closeAllWeriftClients());
+//
+// Starting the child (fork, tsx, werift import) takes about a second idle and well over 10 s on
+// 2 busy cores: a cost of the harness, not of a client. A test whose transport has a deadline
+// spawns first and creates (and watches) the transport once the peer is ready:
+//
+//   const peer = await spawnWeriftClient();
+//   const transport = await createTestTransport(router, { enableSctp: true });
+//   watchdog.watch(transport);
+//   const client = await peer.connect({ transport });
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,7 +42,19 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export const DEFAULT_WERIFT_SPAWN_TIMEOUT_MS = 60_000;
 
-export interface WeriftClientOptions {
+/** Options of `spawnWeriftClient()`: the child process alone. */
+export interface WeriftSpawnOptions {
+	/** `DEBUG` for the child (werift logs with `debug`, e.g. `'werift*'`); kept in `output()`. */
+	debug?: string;
+	/**
+	 * Bound for the child's start (fork, tsx, werift import) until it says ready, in ms. Default
+	 * {@link DEFAULT_WERIFT_SPAWN_TIMEOUT_MS}. A child that misses it is killed and spawned once more.
+	 */
+	spawnTimeoutMs?: number;
+}
+
+/** Options of `WeriftPeer.connect()`: the negotiation with one server transport. */
+export interface WeriftConnectOptions {
 	/** Server-side transport, created with `enableSctp: true` and not yet connected. */
 	transport: types.WebRtcTransport;
 	/**
@@ -42,15 +63,25 @@ export interface WeriftClientOptions {
 	 * Default true. Either way werift opens one negotiated channel (id 0) so SCTP comes up.
 	 */
 	echo?: boolean;
-	/** `DEBUG` for the child (werift logs with `debug`, e.g. `'werift*'`); kept in `output()`. */
-	debug?: string;
 	/** Bound for each signaling step, in ms. Default 10 000. */
 	timeoutMs?: number;
+}
+
+export type WeriftClientOptions = WeriftSpawnOptions & WeriftConnectOptions;
+
+/** A werift child that is up and not yet negotiated with any transport. */
+export interface WeriftPeer {
+	/** Child process id. */
+	readonly pid: number;
+	/** Milliseconds the spawn took (the last attempt's), and how many attempts it needed. */
+	readonly spawn: { readonly ms: number; readonly attempts: number };
 	/**
-	 * Bound for the child's start (fork, tsx, werift import) until it says ready, in ms. Default
-	 * {@link DEFAULT_WERIFT_SPAWN_TIMEOUT_MS}.
+	 * Negotiates the child with `transport` (once per peer). Resolves once the signaling is done;
+	 * call `waitForConnected()` for the handshakes. On failure the child is gone.
 	 */
-	spawnTimeoutMs?: number;
+	connect(options: WeriftConnectOptions): Promise<WeriftClient>;
+	/** Ends the child (when it will not be connected after all). */
+	close(): Promise<void>;
 }
 
 /** The step of `startWeriftClient()` that failed. */
@@ -131,8 +162,8 @@ export interface WeriftClient {
 	/**
 	 * Resolves when the server's DTLS and SCTP and werift's connection are all 'connected';
 	 * rejects early (with the child's output) if the child dies or DTLS fails. Times are ms from
-	 * the start of `startWeriftClient()` (spawn included; see `timings`) to the server's DTLS
-	 * 'connected' and to all of them (within the 5 ms poll).
+	 * the start of the negotiation (`connect()`, after the spawn; see `timings`) to the server's
+	 * DTLS 'connected' and to all of them (within the 5 ms poll).
 	 */
 	waitForConnected(timeoutMs?: number): Promise<{ dtlsConnectedMs: number; allConnectedMs: number }>;
 	/** Sends `text` werift → server → werift through the worker; resolves with the round trip in ms. */
@@ -165,18 +196,66 @@ export async function closeAllWeriftClients(): Promise<void> {
 }
 
 /**
+ * Spawns a werift peer in its own process and waits until it is ready. A child that does not come
+ * up within `spawnTimeoutMs` (or dies first) is killed and spawned once more: a harness failure,
+ * reported as a `WeriftStartError` with step 'spawn' when the second attempt fails too.
+ */
+export async function spawnWeriftClient(options: WeriftSpawnOptions = {}): Promise<WeriftPeer> {
+	const spawnTimeoutMs = options.spawnTimeoutMs ?? DEFAULT_WERIFT_SPAWN_TIMEOUT_MS;
+	const started = performance.now();
+	let firstFailure: Error | undefined;
+	for (let attempt = 1; ; attempt++) {
+		const attemptStarted = performance.now();
+		const client = new Client(options);
+		try {
+			await client.ready(spawnTimeoutMs);
+			const spawn = { ms: performance.now() - attemptStarted, attempts: attempt };
+			client.timings.spawnMs = spawn.ms;
+			return {
+				pid: client.pid,
+				spawn,
+				connect: (connectOptions) => negotiate(client, connectOptions),
+				close: () => client.close(),
+			};
+		} catch (error) {
+			const decorated = client.decorate(error);
+			await client.close();
+			if (attempt >= 2) {
+				const cause = firstFailure
+					? new Error(`${decorated.message}\n--- first attempt ---\n${firstFailure.message}`)
+					: decorated;
+				throw new WeriftStartError('spawn', performance.now() - started, cause);
+			}
+			firstFailure = decorated;
+		}
+	}
+}
+
+/**
  * Spawns a werift peer in its own process and negotiates it with `transport`: werift offers (one
  * negotiated DataChannel per stream), the server answers as ICE-Lite with `a=setup:passive`, and
  * `transport.connect()` gets werift's sha-256 fingerprint with role 'client'. Resolves once the
- * signaling is done; call `waitForConnected()` for the handshakes.
+ * signaling is done; call `waitForConnected()` for the handshakes. The spawn happens after the
+ * transport exists: when the transport is watched with a deadline, `spawnWeriftClient()` first.
  */
 export async function startWeriftClient(options: WeriftClientOptions): Promise<WeriftClient> {
+	if (options.transport.closed) throw new Error('startWeriftClient: the transport is closed');
+	const peer = await spawnWeriftClient(options);
+	return peer.connect(options);
+}
+
+async function negotiate(client: Client, options: WeriftConnectOptions): Promise<WeriftClient> {
 	const { transport } = options;
 	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-	if (transport.closed) throw new Error('startWeriftClient: the transport is closed');
 	const { sctpParameters } = transport;
-	if (!sctpParameters) {
-		throw new Error('startWeriftClient: the transport has no sctpParameters; create it with enableSctp: true');
+	const unusable = transport.closed
+		? 'the transport is closed'
+		: !sctpParameters
+			? 'the transport has no sctpParameters; create it with enableSctp: true'
+			: undefined;
+	if (unusable || !sctpParameters) {
+		await client.close();
+		throw new Error(`WeriftPeer.connect: ${unusable}`);
 	}
 	const server: ServerParams = {
 		iceParameters: transport.iceParameters,
@@ -184,15 +263,10 @@ export async function startWeriftClient(options: WeriftClientOptions): Promise<W
 		dtlsParameters: transport.dtlsParameters,
 		sctpParameters,
 	};
+	client.attach(transport, server);
 
 	const started = performance.now();
-	const client = new Client(transport, server, options);
-	let step: WeriftStartStep = 'spawn';
 	try {
-		await client.ready(options.spawnTimeoutMs ?? DEFAULT_WERIFT_SPAWN_TIMEOUT_MS);
-		step = 'signaling';
-		const spawned = performance.now();
-
 		const channels: ChannelSpec[] = [{ label: 'up', id: 0 }];
 		if (options.echo ?? true) {
 			const dataProducer = await transport.produceData({
@@ -220,16 +294,16 @@ export async function startWeriftClient(options: WeriftClientOptions): Promise<W
 		}
 		const done = performance.now();
 		client.timings = {
-			spawnMs: spawned - started,
-			offerMs: offered - spawned,
+			spawnMs: client.timings.spawnMs,
+			offerMs: offered - started,
 			signalingMs: done - offered,
-			totalMs: done - started,
+			totalMs: client.timings.spawnMs + (done - started),
 		};
 		return client;
 	} catch (error) {
 		const output = client.output();
 		await client.close();
-		throw new WeriftStartError(step, performance.now() - started, client.decorate(error, output));
+		throw new WeriftStartError('signaling', performance.now() - started, client.decorate(error, output));
 	}
 }
 
@@ -241,7 +315,6 @@ interface Pending {
 }
 
 class Client implements WeriftClient {
-	readonly transport: types.WebRtcTransport;
 	timings: StartTimings = { spawnMs: 0, offerMs: 0, signalingMs: 0, totalMs: 0 };
 	readonly serverEvents: ServerEvent[] = [];
 	readonly clientEvents: ClientEvent[] = [];
@@ -250,8 +323,9 @@ class Client implements WeriftClient {
 	downLabel = 'up';
 	offer: OfferInfo | undefined;
 
-	readonly #server: ServerParams;
-	readonly #startedWall = Date.now();
+	#transport: types.WebRtcTransport | undefined;
+	#server: ServerParams | undefined;
+	#startedWall = Date.now();
 	readonly #child: ChildProcess;
 	readonly #pending = new Map<number, Pending>();
 	readonly #lines: string[] = [];
@@ -262,11 +336,9 @@ class Client implements WeriftClient {
 	#closing: Promise<void> | undefined;
 	#readyWaiter: (() => void) | undefined;
 	#isReady = false;
-	readonly #detach: () => void;
+	#detach: () => void = () => {};
 
-	constructor(transport: types.WebRtcTransport, server: ServerParams, options: WeriftClientOptions) {
-		this.transport = transport;
-		this.#server = server;
+	constructor(options: WeriftSpawnOptions) {
 		this.#child = fork(CHILD_ENTRY, [], {
 			execArgv: ['--import', TSX_LOADER],
 			stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -291,7 +363,14 @@ class Client implements WeriftClient {
 				resolve();
 			});
 		});
+	}
 
+	/** Binds the child to its server transport (once): events from its observer, and the clock of `waitForConnected()`. */
+	attach(transport: types.WebRtcTransport, server: ServerParams): void {
+		if (this.#transport) throw new Error('this werift peer is already connected to a transport (one per peer)');
+		this.#transport = transport;
+		this.#server = server;
+		this.#startedWall = Date.now();
 		const observer = transport.observer;
 		const on = {
 			icestatechange: (state: types.IceState) => this.#serverEvent({ type: 'icestatechange', state, at: Date.now() }),
@@ -310,6 +389,11 @@ class Client implements WeriftClient {
 			observer.off('dtlsstatechange', on.dtlsstatechange);
 			observer.off('sctpstatechange', on.sctpstatechange);
 		};
+	}
+
+	get transport(): types.WebRtcTransport {
+		if (!this.#transport) throw new Error('this werift peer is not connected to a transport yet (WeriftPeer.connect)');
+		return this.#transport;
 	}
 
 	get pid(): number {
@@ -455,7 +539,7 @@ class Client implements WeriftClient {
 	}
 
 	async restartIce(iceParameters: types.IceParameters, options: RestartIceOptions = {}): Promise<RestartIceResult> {
-		if (!this.offer) throw new Error('restartIce() before the client was negotiated');
+		if (!this.offer || !this.#server) throw new Error('restartIce() before the client was negotiated');
 		this.#server.iceParameters = iceParameters;
 		const waitMs = options.waitMs ?? 5_000;
 		const started = performance.now();
