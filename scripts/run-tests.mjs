@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The test run behind `npm test` (after scripts/ensure-worker.mjs): the three vitest projects of
-// vitest.config.ts, one after the other, each with its own Node:
-//   unit            this Node (>= 20)
-//   mediasoup-3.12  this Node (>= 20), mediasoup 3.12.16 and its worker
-//   mediasoup-3.27  the pinned Node 22 (mediasoup 3.27 asks for >= 22), mediasoup 3.27.1 and its worker
-// Each worker's project runs its idle lane first (`-idle`: the long idle windows of healthy
-// clients, side by side; vitest.config.ts IDLE_LANE), then its other files one at a time.
+// The test run behind `npm test` (after scripts/ensure-worker.mjs): the vitest projects of
+// vitest.config.ts, each with its own Node:
+//   unit                 this Node (>= 20)
+//   mediasoup-3.12(-idle) this Node (>= 20), mediasoup 3.12.16 and its worker
+//   mediasoup-3.27(-idle) the pinned Node 22 (mediasoup 3.27 asks for >= 22), mediasoup 3.27.1 and its worker
+// In two stages. First, side by side: `unit` and both workers' idle lanes (`-idle`: the long idle
+// windows of healthy clients, vitest.config.ts IDLE_LANE), which assert no timing to the
+// millisecond and are built to pass under load (a CPU hog on both cores included): on 2 cores
+// this stage takes about as long as the longest idle lane (~3 minutes) instead of the sum (~8).
+// Each project's output is printed as one block when it ends. Then, one after the other, each
+// worker's other files, one file at a time: the timing-sensitive ones, with nothing alongside.
+// MEDIASOUP_WATCHDOG_SERIAL=1 runs every project one after the other instead.
 // MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its idle lane.
 // Every project runs even when an earlier one failed; the exit code is non-zero when any failed.
 // Arguments go to every vitest run (e.g. a file filter: `npm test -- test/integration/snapshot`).
@@ -15,37 +20,57 @@ import { join } from 'node:path';
 import { node22Path, projectRoot } from './worker-path.mjs';
 
 const vitest = join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
-const projects = [
-	{ name: 'unit', node: process.execPath },
-	{ name: 'mediasoup-3.12-idle', node: process.execPath },
-	{ name: 'mediasoup-3.12', node: process.execPath },
-	{ name: 'mediasoup-3.27-idle', node: node22Path() },
-	{ name: 'mediasoup-3.27', node: node22Path() },
+/** Projects in stages: the projects of one stage run side by side, the stages one after the other. */
+const stages = [
+	[
+		{ name: 'unit', node: process.execPath },
+		{ name: 'mediasoup-3.12-idle', node: process.execPath },
+		{ name: 'mediasoup-3.27-idle', node: node22Path() },
+	],
+	[{ name: 'mediasoup-3.12', node: process.execPath }],
+	[{ name: 'mediasoup-3.27', node: node22Path() }],
 ];
 const only = process.env.MEDIASOUP_WATCHDOG_PROJECTS?.split(',').filter(Boolean);
 // With a file filter, a project none of whose files match (an idle lane, say) has nothing to run:
 // that is not a failure of the run, and it says so ('no matching files').
 const filtered = process.argv.length > 2;
 
-function run(project) {
+/**
+ * Runs one project. `live`: its output goes straight to stdout; otherwise it is kept and printed as
+ * one block when the project ends (projects side by side would interleave line by line).
+ */
+function run(project, live) {
 	const started = Date.now();
-	console.log(`\n=== vitest project ${project.name} (${project.node})`);
+	const header = `\n=== vitest project ${project.name} (${project.node})`;
+	if (live) console.log(header);
+	else console.log(`${header}: started alongside, its output follows when it ends`);
 	return new Promise((resolve) => {
 		const args = [vitest, 'run', '--project', project.name, ...(filtered ? ['--passWithNoTests'] : []), ...process.argv.slice(2)];
 		const child = spawn(project.node, args, {
 			cwd: projectRoot,
-			stdio: ['inherit', 'pipe', 'inherit'],
+			stdio: ['inherit', 'pipe', live ? 'inherit' : 'pipe'],
 		});
 		let tail = '';
-		child.stdout.on('data', (chunk) => {
-			process.stdout.write(chunk);
-			tail = (tail + chunk.toString('utf8')).slice(-4096);
-		});
-		child.on('error', (error) => resolve({ ...project, code: 1, error, seconds: 0 }));
+		const kept = [];
+		const onOutput = (stream) => (chunk) => {
+			if (live) stream.write(chunk);
+			else kept.push(chunk);
+			if (stream === process.stdout) tail = (tail + chunk.toString('utf8')).slice(-4096);
+		};
+		child.stdout.on('data', onOutput(process.stdout));
+		child.stderr?.on('data', onOutput(process.stderr));
+		const settle = (result) => {
+			if (!live) {
+				console.log(`${header}: output (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+				process.stdout.write(Buffer.concat(kept));
+			}
+			resolve(result);
+		};
+		child.on('error', (error) => settle({ ...project, code: 1, error, seconds: 0 }));
 		child.on('close', (code, signal) => {
 			const counts = /tests: (\d+) passed, (\d+) failed, (\d+) skipped/.exec(tail);
 			const noFiles = filtered && code === 0 && !counts && /No test files found/.test(tail);
-			resolve({
+			settle({
 				...project,
 				code: code ?? (signal ? 1 : 0),
 				noFiles,
@@ -56,10 +81,16 @@ function run(project) {
 	});
 }
 
+const serial = process.env.MEDIASOUP_WATCHDOG_SERIAL === '1';
+const selected = (project) => !only || only.includes(project.name) || only.includes(project.name.replace(/-idle$/, ''));
 const results = [];
-for (const project of projects) {
-	if (only && !only.includes(project.name) && !only.includes(project.name.replace(/-idle$/, ''))) continue;
-	results.push(await run(project));
+for (const stage of stages) {
+	const projects = stage.filter(selected);
+	if (serial || projects.length === 1) {
+		for (const project of projects) results.push(await run(project, true));
+	} else {
+		results.push(...(await Promise.all(projects.map((project) => run(project, false)))));
+	}
 }
 console.log('\n=== per project');
 const total = [0, 0, 0];

@@ -12,7 +12,7 @@ import type { CloseInfo, TransportWatch } from '../../src/index.js';
 import { CADENCE_WINDOW_MS } from '../../src/liveness/judge.js';
 import { createTestTransport, hasWorkerConsent, type WebRtcTransport, workerLabel } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
-import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
+import { closeAllWeriftClients, spawnWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
 if (!hasWorkerConsent)
 	throw new Error(`${workerLabel} has no worker-side ICE consent (3.13.20+): run this file in mediasoup-3.27`);
@@ -40,6 +40,8 @@ interface Peer {
 }
 
 async function startPeer(name: string, iceConsentTimeout: number, onServer: boolean): Promise<Peer> {
+	// Spawned before the watch: the spawn (tsx + werift, over 15 s on 2 busy cores) is the harness's cost, not the client's.
+	const werift = await spawnWeriftClient();
 	const transport = await createTestTransport(sfu.router, {
 		enableSctp: true,
 		iceConsentTimeout,
@@ -53,7 +55,7 @@ async function startPeer(name: string, iceConsentTimeout: number, onServer: bool
 	const closing = new Promise<{ at: number; info: CloseInfo }>((resolve) => {
 		watch.on('close', (info) => resolve({ at: performance.now(), info }));
 	});
-	const client = await startWeriftClient({ transport });
+	const client = await werift.connect({ transport });
 	await client.waitForConnected();
 	const peer: Peer = {
 		name,
@@ -147,35 +149,39 @@ async function healthyPeers(consent: number): Promise<Peer[]> {
 	return peers;
 }
 
-describe(`a werift peer that vanishes, the worker's own consent check on (${workerLabel})`, () => {
-	it('iceConsentTimeout 10: the worker turns ICE `disconnected` first, within 10 s of the kill, and the watch closes then or later', async () => {
-		const peers = await healthyPeers(10);
-		const timelines = await vanish(peers, 70_000);
-		for (const t of timelines) {
-			report(10, t);
-			const where = `${workerLabel} ${t.name}`;
-			expect(t.iceDisconnectedMs, where).toBeDefined();
-			// 10 s after the last STUN request, which came at most one consent interval before the kill.
-			expect(t.iceDisconnectedMs as number, where).toBeLessThanOrEqual(10_000 + SLACK_MS);
-			expect(t.iceDisconnectedMs as number, where).toBeGreaterThanOrEqual(10_000 - 7_000);
-			// The watch closes on (or after) the worker's verdict, never before it.
-			expect(t.iceDisconnectedMs as number, where).toBeLessThanOrEqual(t.closeMs);
-			expect(t.info.closedByWatchdog, where).toBe(true);
-		}
-	}, 180_000);
+/** iceConsentTimeout 10: the worker turns ICE `disconnected` first, within 10 s of the kill, and the watch closes then or later. */
+function expectWorkerFirst(t: Timeline): void {
+	const where = `${workerLabel} consent 10 ${t.name}`;
+	expect(t.iceDisconnectedMs, where).toBeDefined();
+	// 10 s after the last STUN request, which came at most one consent interval before the kill.
+	expect(t.iceDisconnectedMs as number, where).toBeLessThanOrEqual(10_000 + SLACK_MS);
+	expect(t.iceDisconnectedMs as number, where).toBeGreaterThanOrEqual(10_000 - 7_000);
+	// The watch closes on (or after) the worker's verdict, never before it.
+	expect(t.iceDisconnectedMs as number, where).toBeLessThanOrEqual(t.closeMs);
+	expect(t.info.closedByWatchdog, where).toBe(true);
+}
 
-	it('iceConsentTimeout 30: the watchdog closes `inactive` first, before the worker gives up consent', async () => {
-		const peers = await healthyPeers(30);
-		const timelines = await vanish(peers, 70_000);
-		for (const t of timelines) {
-			report(30, t);
-			const where = `${workerLabel} ${t.name}`;
-			expect(t.info.reason, where).toBe('inactive');
-			expect(t.info.closedByWatchdog, where).toBe(true);
-			// The worker's consent could not have expired yet: 30 s after the last request, which
-			// came at most lastInboundBeforeKillMs before the kill.
-			expect(t.closeMs, where).toBeLessThan(30_000 - t.lastInboundBeforeKillMs);
-			expect(t.iceDisconnectedMs, where).toBeUndefined();
-		}
+/** iceConsentTimeout 30: the watchdog closes `inactive` first, before the worker gives up consent. */
+function expectWatchdogFirst(t: Timeline): void {
+	const where = `${workerLabel} consent 30 ${t.name}`;
+	expect(t.info.reason, where).toBe('inactive');
+	expect(t.info.closedByWatchdog, where).toBe(true);
+	// The worker's consent could not have expired yet: 30 s after the last request, which came at
+	// most lastInboundBeforeKillMs before the kill.
+	expect(t.closeMs, where).toBeLessThan(30_000 - t.lastInboundBeforeKillMs);
+	expect(t.iceDisconnectedMs, where).toBeUndefined();
+}
+
+describe(`a werift peer that vanishes, the worker's own consent check on (${workerLabel})`, () => {
+	// Both consent timeouts side by side (four peers, killed together): each case is a minute of
+	// waiting for the judge to learn the cadence and for the verdicts, one after the other they
+	// took 96 s of the suite.
+	it('iceConsentTimeout 10: the worker turns ICE `disconnected` first, within 10 s of the kill, and the watch closes then or later; iceConsentTimeout 30: the watchdog closes `inactive` first, before the worker gives up consent', async () => {
+		const [consent10, consent30] = await Promise.all([healthyPeers(10), healthyPeers(30)]);
+		const [timelines10, timelines30] = await Promise.all([vanish(consent10, 70_000), vanish(consent30, 70_000)]);
+		for (const t of timelines10) report(10, t);
+		for (const t of timelines30) report(30, t);
+		for (const t of timelines10) expectWorkerFirst(t);
+		for (const t of timelines30) expectWatchdogFirst(t);
 	}, 180_000);
 });
