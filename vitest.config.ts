@@ -36,7 +36,8 @@ const NEWER_ONLY = ['test/**/mediasoup-327-*.test.ts'];
  * (≥ 60 s: "never closed" is what they assert, with lower bounds only), and one long window whose
  * only upper bound has seconds of slack (restart-loop): each worker's idle lane
  * (`mediasoup-3.12-idle`, `mediasoup-3.27-idle`) runs them side by side, each file with its own
- * worker; scripts/run-tests.mjs runs both idle lanes and `unit` side by side too, before the
+ * worker; scripts/run-tests.mjs runs both idle lanes and `unit` side by side too (on an otherwise
+ * idle machine; one after the other on a busy one), before the
  * timing-sensitive files, which still run one at a time with nothing alongside. Load can only
  * make a client look slower, which these files must survive anyway (a close under load would be
  * a false close, the failure they exist to catch; they pass with a CPU hog on both cores).

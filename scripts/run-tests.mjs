@@ -4,18 +4,21 @@
 //   unit                 this Node (>= 20)
 //   mediasoup-3.12(-idle) this Node (>= 20), mediasoup 3.12.16 and its worker
 //   mediasoup-3.27(-idle) the pinned Node 22 (mediasoup 3.27 asks for >= 22), mediasoup 3.27.1 and its worker
-// In two stages. First, side by side: `unit` and both workers' idle lanes (`-idle`: the long idle
-// windows of healthy clients, vitest.config.ts IDLE_LANE), which assert no timing to the
-// millisecond and are built to pass under load (a CPU hog on both cores included): on 2 cores
-// this stage takes about as long as the longest idle lane (~3 minutes) instead of the sum (~8).
-// Each project's output is printed as one block when it ends. Then, one after the other, each
-// worker's other files, one file at a time: the timing-sensitive ones, with nothing alongside.
-// MEDIASOUP_WATCHDOG_SERIAL=1 runs every project one after the other instead.
+// In stages. First `unit` and both workers' idle lanes (`-idle`: the long idle windows of healthy
+// clients, vitest.config.ts IDLE_LANE), which assert no timing to the millisecond: side by side
+// when the machine is otherwise idle (measured over 3 s from /proc/stat before the stage: under
+// a quarter of its CPU busy), taking about as long as the longest idle lane (~3 minutes) instead
+// of the sum (~8); one after the other on a busy machine, where side by side they starve each
+// other's clients (with a CPU hog on 2 cores, werift took over a minute to start). Each project's
+// output is printed as one block when it ends. Then, one after the other, each worker's other
+// files, one file at a time: the timing-sensitive ones, with nothing alongside.
+// MEDIASOUP_WATCHDOG_SERIAL=1 runs every project one after the other; =0 side by side regardless.
 // MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its idle lane.
 // Every project runs even when an earlier one failed; the exit code is non-zero when any failed.
 // Arguments go to every vitest run (e.g. a file filter: `npm test -- test/integration/snapshot`).
 // Ends with one line per project (tests, time) and the total `tests: N passed, N failed, N skipped`.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { node22Path, projectRoot } from './worker-path.mjs';
 
@@ -81,12 +84,40 @@ function run(project, live) {
 	});
 }
 
-const serial = process.env.MEDIASOUP_WATCHDOG_SERIAL === '1';
+/** Busy share of all CPUs over `ms` (0–1), from /proc/stat; undefined where there is none. */
+async function cpuBusy(ms) {
+	const read = () => {
+		const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+		const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
+		return { idle, total: fields.reduce((sum, n) => sum + n, 0) };
+	};
+	try {
+		const before = read();
+		await new Promise((resolve) => setTimeout(resolve, ms));
+		const after = read();
+		const total = after.total - before.total;
+		return total > 0 ? 1 - (after.idle - before.idle) / total : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Whether a stage of several projects runs side by side: forced by MEDIASOUP_WATCHDOG_SERIAL, else when the machine is idle. */
+async function sideBySide() {
+	const forced = process.env.MEDIASOUP_WATCHDOG_SERIAL;
+	if (forced === '1' || forced === '0') return forced === '0';
+	const busy = await cpuBusy(3_000);
+	const side = busy !== undefined && busy < 0.25;
+	const measured = busy === undefined ? 'unknown' : `${Math.round(busy * 100)} % busy`;
+	console.log(`\n=== the machine is ${measured}: the next projects run ${side ? 'side by side' : 'one after the other'}`);
+	return side;
+}
+
 const selected = (project) => !only || only.includes(project.name) || only.includes(project.name.replace(/-idle$/, ''));
 const results = [];
 for (const stage of stages) {
 	const projects = stage.filter(selected);
-	if (serial || projects.length === 1) {
+	if (projects.length <= 1 || !(await sideBySide())) {
 		for (const project of projects) results.push(await run(project, true));
 	} else {
 		results.push(...(await Promise.all(projects.map((project) => run(project, false)))));

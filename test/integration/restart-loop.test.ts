@@ -17,6 +17,12 @@ const ASK_EVERY_MS = 4_000;
 /** The worker's consent timeout where it has one: shorter than the loop runs, so only the restarts keep it alive. */
 const CONSENT_S = 10;
 const LOOP_MS = 3 * CONSENT_S * 1_000;
+/**
+ * Starting the frozen peer (werift's spawn and connect), before anything is measured: seconds idle,
+ * over a minute on 2 cores with a CPU hog and other files alongside. The harness's cost, not a
+ * verdict: 2 minutes for it on top of the loop and its 30 s of slack.
+ */
+const START_BUDGET_MS = 120_000;
 
 async function frozenPeer(userId: string): Promise<WebRtcTransport> {
 	const transport = await createTestTransport(sfu.router, {
@@ -61,7 +67,7 @@ describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
 			expect(transport.closed).toBe(false);
 			expect(iceStates).not.toContain('disconnected');
 		},
-		LOOP_MS + 30_000,
+		START_BUDGET_MS + LOOP_MS + 30_000,
 	);
 
 	it(
@@ -96,6 +102,6 @@ describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
 			expect(tookMs).toBeLessThan(bound + ASK_EVERY_MS + 2_000);
 			expect(transport.closed).toBe(true);
 		},
-		LOOP_MS + 30_000,
+		START_BUDGET_MS + LOOP_MS + 30_000,
 	);
 });
