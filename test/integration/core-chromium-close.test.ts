@@ -66,7 +66,7 @@ async function launchWatched(options: Parameters<typeof launchChromiumClient>[1]
 }
 
 describe("Chromium's clean close", () => {
-	it('closes the server transport with `dtls-closed`, clean, within 100 ms of the page closing its transport', async () => {
+	it('closes the server transport with `dtls-closed`, clean, within 100 ms of the server seeing DTLS closed, which follows the page closing its transport', async () => {
 		const { client, get } = await launchWatched({ transports: 'send' });
 		const { transport, watch, dtlsClosedAt, closing } = get('send');
 		expect(watch.state).toBe('connected');
@@ -84,8 +84,13 @@ describe("Chromium's clean close", () => {
 		console.info(
 			`dtls-closed: ${(at - closedAt).toFixed(1)} ms after the page's transport.close() (${(at - evaluateAt).toFixed(1)} ms after page.evaluate() was called), ${(at - notifyAt).toFixed(2)} ms after the server's dtlsstatechange 'closed'`,
 		);
-		expect(at - closedAt).toBeLessThan(100);
+		// The watchdog's part: from the worker's dtlsstatechange 'closed' to the watch's close.
 		expect(at - notifyAt).toBeLessThan(100);
+		// Chromium's and the worker's part: close_notify sent from the browser's network thread and
+		// handled by the worker, 9-20 ms idle, but 98 ms once in a clean-clone run on an idle 2-core
+		// machine (the former bound of 100 ms from the page's call measured that). One second is
+		// what the Firefox clean-close test holds too: a clean close, not a liveness verdict (seconds).
+		expect(at - closedAt).toBeLessThan(1_000);
 		expect(info).toMatchObject({
 			reason: 'dtls-closed',
 			clean: true,
