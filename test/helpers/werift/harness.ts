@@ -248,14 +248,11 @@ async function negotiate(client: Client, options: WeriftConnectOptions): Promise
 	const { transport } = options;
 	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 	const { sctpParameters } = transport;
-	const unusable = transport.closed
-		? 'the transport is closed'
-		: !sctpParameters
-			? 'the transport has no sctpParameters; create it with enableSctp: true'
-			: undefined;
-	if (unusable || !sctpParameters) {
+	if (transport.closed || !sctpParameters) {
 		await client.close();
-		throw new Error(`WeriftPeer.connect: ${unusable}`);
+		throw new Error(
+			`WeriftPeer.connect: ${transport.closed ? 'the transport is closed' : 'the transport has no sctpParameters; create it with enableSctp: true'}`,
+		);
 	}
 	const server: ServerParams = {
 		iceParameters: transport.iceParameters,
