@@ -9,7 +9,8 @@
 // MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its idle lane.
 // Every project runs even when an earlier one failed; the exit code is non-zero when any failed.
 // Arguments go to every vitest run (e.g. a file filter: `npm test -- test/integration/snapshot`).
-// Ends with one line per project (tests, time) and the total `tests: N passed, N failed, N skipped`.
+// Ends with one line per project (tests, time), every failed test again (`failed: <project> <file> >
+// <name>: <first line of its error>`) and the total `tests: N passed, N failed, N skipped`.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { node22Path, projectRoot } from './worker-path.mjs';
@@ -39,7 +40,7 @@ function run(project) {
 		let tail = '';
 		child.stdout.on('data', (chunk) => {
 			process.stdout.write(chunk);
-			tail = (tail + chunk.toString('utf8')).slice(-4096);
+			tail = (tail + chunk.toString('utf8')).slice(-65536);
 		});
 		child.on('error', (error) => resolve({ ...project, code: 1, error, seconds: 0 }));
 		child.on('close', (code, signal) => {
@@ -50,6 +51,8 @@ function run(project) {
 				code: code ?? (signal ? 1 : 0),
 				noFiles,
 				counts: counts ? counts.slice(1).map(Number) : noFiles ? [0, 0, 0] : undefined,
+				// test/helpers/summary-reporter.ts's `failed: …` lines, just before its closing line
+				failures: tail.split('\n').filter((line) => line.startsWith('failed: ')),
 				seconds: (Date.now() - started) / 1000,
 			});
 		});
@@ -76,6 +79,9 @@ for (const r of results) {
 	console.log(`${r.name.padEnd(20)} ${what}, ${r.seconds.toFixed(0)} s, exit ${r.code}`);
 }
 const bad = results.filter((r) => r.code !== 0 || !r.counts);
+// Every failed test of the run, again at its very end, where a truncated log still shows them.
+const failures = results.flatMap((r) => r.failures ?? []);
+if (failures.length > 0) console.log(`\n=== failed tests\n${failures.join('\n')}`);
 // A project that crashed before its summary counts as one failure, so the total never reads green.
 console.log(`\ntests: ${total[0]} passed, ${total[1] + bad.filter((r) => !r.counts).length} failed, ${total[2]} skipped`);
 process.exit(bad.length > 0 ? 1 : 0);

@@ -21,6 +21,7 @@ import {
 } from '../helpers/gstreamer/harness.js';
 import { InboundTrace } from '../helpers/gstreamer/inbound-trace.js';
 import { createSilentProducer } from '../helpers/gstreamer/silent-producer.js';
+import { IDLE_LANE_SETUP_BUDGET_MS } from '../helpers/idle-lane.js';
 import { createTestTransport, hasWorkerConsent, mediasoup, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
@@ -184,7 +185,7 @@ describe(`healthy GStreamer webrtcbin clients under the default policy (mediasou
 				);
 			}
 		},
-		HEALTHY_FOR_MS + 60_000,
+		IDLE_LANE_SETUP_BUDGET_MS + HEALTHY_FOR_MS + 20_000, // 20 s for the checks after the window
 	);
 });
 

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TransportWatch } from '../../src/index.js';
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
+import { IDLE_LANE_SETUP_BUDGET_MS } from '../helpers/idle-lane.js';
 import { createTestTransport, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, spawnWeriftClient } from '../helpers/werift/harness.js';
@@ -15,11 +16,10 @@ const HEALTHY_FOR_MS = 125_000;
 /**
  * Starting the clients (four Chromiums one after the other, then two werift peers): about a minute
  * with the idle lane's other files alongside, over 75 s with a CPU hog as well (a 200 s bound in
- * all was missed). A slow start is the harness's cost, not a verdict: 3 minutes for it, on top of
- * the window. (Started side by side, the Chromiums were slow enough under a hog that the default
- * 15 s connect deadline closed one: they start one after the other.)
+ * all was missed). (Started side by side, the Chromiums were slow enough under a hog that the
+ * default 15 s connect deadline closed one: they start one after the other.)
  */
-const SETUP_BUDGET_MS = 180_000;
+const SETUP_BUDGET_MS = IDLE_LANE_SETUP_BUDGET_MS;
 
 const sfu = useMediasoup({
 	webRtcServer: true,
