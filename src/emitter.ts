@@ -20,17 +20,26 @@ export interface ListenerErrorEvent {
  * One payload object per event.
  */
 export class SafeEmitter<Events extends EventMap> {
-	/** Created on the first `on()`: most emitters (one per watch) never get a listener. */
-	#listeners: Map<keyof Events, Set<Listener<never>>> | undefined;
+	/**
+	 * Every listener with its event, in the order added: `[event, listener, event, listener, …]`.
+	 * Created on the first `on()`: most emitters (one per watch) get none or one, and a flat array
+	 * of two is ~64 bytes where a Map of Sets is ~400. Never changed in place (`on()` and `off()`
+	 * replace it), so `safeEmit()` walks the listeners present when it began without a copy.
+	 */
+	#listeners: ReadonlyArray<string | Listener<never>> | undefined;
 
 	on<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
-		this.#listeners ??= new Map();
-		let set = this.#listeners.get(event);
-		if (!set) {
-			set = new Set();
-			this.#listeners.set(event, set);
+		const listeners = this.#listeners;
+		if (!listeners) {
+			this.#listeners = [event, listener as Listener<never>];
+			return this;
 		}
-		set.add(listener as Listener<never>);
+		// A listener is added once per event, as to a Set: adding it again changes nothing.
+		for (let i = 0; i < listeners.length; i += 2) {
+			if (listeners[i] === event && listeners[i + 1] === listener) return this;
+		}
+		// concat() sizes the copy exactly (a spread into a literal leaves room to grow).
+		this.#listeners = listeners.concat(event, listener as Listener<never>);
 		return this;
 	}
 
@@ -49,20 +58,23 @@ export class SafeEmitter<Events extends EventMap> {
 	 * as Node's EventEmitter does.
 	 */
 	off<K extends keyof Events & string>(event: K, listener: Listener<Events[K]>): this {
-		const set = this.#listeners?.get(event);
-		if (!set) return this;
-		let found: Listener<never> | undefined;
-		for (const added of set) {
-			if (added === listener || (added as Partial<OnceWrapper<never>>).listener === listener) found = added;
+		const listeners = this.#listeners;
+		if (!listeners) return this;
+		let found = -1;
+		for (let i = 0; i < listeners.length; i += 2) {
+			const added = listeners[i + 1] as Partial<OnceWrapper<never>>;
+			if (listeners[i] === event && (added === listener || added.listener === listener)) found = i;
 		}
-		if (found !== undefined && set.delete(found) && set.size === 0) this.#listeners?.delete(event);
+		if (found === -1) return this;
+		this.#listeners = listeners.length === 2 ? undefined : listeners.slice(0, found).concat(listeners.slice(found + 2));
 		return this;
 	}
 
 	listenerCount(event?: keyof Events & string): number {
-		if (event !== undefined) return this.#listeners?.get(event)?.size ?? 0;
+		const listeners = this.#listeners ?? [];
+		if (event === undefined) return listeners.length / 2;
 		let count = 0;
-		for (const set of this.#listeners?.values() ?? []) count += set.size;
+		for (let i = 0; i < listeners.length; i += 2) if (listeners[i] === event) count += 1;
 		return count;
 	}
 
@@ -79,11 +91,12 @@ export class SafeEmitter<Events extends EventMap> {
 
 	/** Calls every listener of `event`; a throwing listener becomes a `listenererror` event. */
 	protected safeEmit<K extends keyof Events & string>(event: K, payload: Events[K]): void {
-		const set = this.#listeners?.get(event);
-		if (!set) return;
-		for (const listener of [...set]) {
+		const listeners = this.#listeners;
+		if (!listeners) return;
+		for (let i = 0; i < listeners.length; i += 2) {
+			if (listeners[i] !== event) continue;
 			try {
-				(listener as Listener<Events[K]>)(payload);
+				(listeners[i + 1] as Listener<Events[K]>)(payload);
 			} catch (error) {
 				logger.error('safeEmit() listener threw [event:%s]: %o', event, error);
 				this.listenerThrew(event, error);

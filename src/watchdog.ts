@@ -59,7 +59,11 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 	readonly #liveness: LivenessScheduler;
 	readonly #signaling: SignalingRegistry;
 	readonly #watches = new Map<string, TransportWatchImpl<WatchableTransport<unknown>>>();
-	readonly #byUser = new Map<string, Set<TransportWatchImpl<WatchableTransport<unknown>>>>();
+	/**
+	 * Each user's watches in the order watched. An array, not a Set: a user mostly has one or two
+	 * transports, ~50 B against ~150 B. Replaced on every change, never changed in place.
+	 */
+	readonly #byUser = new Map<string, ReadonlyArray<TransportWatchImpl<WatchableTransport<unknown>>>>();
 	readonly #restartGate: RestartGate;
 	readonly #pendingCap: PendingCap;
 	readonly #takeover: Takeover | undefined;
@@ -115,12 +119,8 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 		watchesByTransport.set(transport, watch);
 		this.#watches.set(watch.transportId, watch);
 		if (userId !== undefined) {
-			let set = this.#byUser.get(userId);
-			if (!set) {
-				set = new Set();
-				this.#byUser.set(userId, set);
-			}
-			set.add(watch);
+			const watches = this.#byUser.get(userId);
+			this.#byUser.set(userId, watches ? watches.concat([watch]) : [watch]);
 		}
 		this.#counters.watched();
 		this.#ports.hold(watch, pidOf(options.worker), ports, transport);
@@ -239,10 +239,11 @@ export class WatchdogImpl<TransportAppData> implements Watchdog<TransportAppData
 			this.#pendingCap.release(watch.transportId);
 			this.#watches.delete(watch.transportId);
 		}
-		if (watch.userId !== undefined) {
-			const set = this.#byUser.get(watch.userId);
-			set?.delete(watch as TransportWatchImpl<WatchableTransport<unknown>>);
-			if (set?.size === 0) this.#byUser.delete(watch.userId);
+		const watches = watch.userId === undefined ? undefined : this.#byUser.get(watch.userId);
+		if (watch.userId !== undefined && watches !== undefined) {
+			const left = watches.filter((other) => other !== watch);
+			if (left.length === 0) this.#byUser.delete(watch.userId);
+			else this.#byUser.set(watch.userId, left);
 		}
 		if (info.reason !== 'stopped') {
 			this.#counters.closed(info);

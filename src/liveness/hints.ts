@@ -24,39 +24,53 @@ export function scoreIsZero(scores: unknown): boolean {
 	return scores.some((entry) => (entry as { score?: unknown } | null)?.score === 0);
 }
 
+/** The two listeners added on one producer's observer. */
+interface ProducerListeners {
+	readonly score: (scores: unknown) => void;
+	readonly close: () => void;
+}
+
 /**
- * Listens to `transport.observer` 'newproducer' and each producer's observer 'score' (same events in
- * mediasoup 3.12 and 3.27) and calls `onZero` when a receive stream's score drops to 0. Returns the
- * function that removes every listener it added.
+ * The producers of one transport, each with a listener on its observer's 'score' (same event in
+ * mediasoup 3.12 and 3.27) that calls `onZero` when a receive stream's score drops to 0, and one
+ * on its 'close' that removes both. The watch listens to `transport.observer` 'newproducer' and
+ * makes this at the first producer: most transports (receive-only ones) never have one.
  */
-export function watchProducerScores(transport: unknown, onZero: () => void): () => void {
-	const observer = (transport as { observer?: EmitterLike } | null)?.observer;
-	if (!observer || typeof observer.on !== 'function') return () => {};
-	const producers = new Map<ProducerLike, { score: (s: unknown) => void; close: () => void }>();
-	const release = (producer: ProducerLike): void => {
-		const listeners = producers.get(producer);
+export class ProducerScores {
+	readonly #onZero: () => void;
+	readonly #producers = new Map<ProducerLike, ProducerListeners>();
+
+	constructor(onZero: () => void) {
+		this.#onZero = onZero;
+	}
+
+	/** A `newproducer` of the transport: listens to its scores until it or the watch closes. */
+	add(producer: unknown): void {
+		const candidate = producer as ProducerLike | undefined;
+		if (!candidate?.observer || candidate.closed || this.#producers.has(candidate)) return;
+		const listeners: ProducerListeners = {
+			score: (scores) => {
+				if (scoreIsZero(scores)) this.#onZero();
+			},
+			close: () => this.#release(candidate),
+		};
+		this.#producers.set(candidate, listeners);
+		candidate.observer.on('score', listeners.score as never);
+		candidate.observer.on('close', listeners.close);
+	}
+
+	/** Removes every listener it added. */
+	release(): void {
+		for (const producer of [...this.#producers.keys()]) this.#release(producer);
+	}
+
+	#release(producer: ProducerLike): void {
+		const listeners = this.#producers.get(producer);
 		if (!listeners) return;
-		producers.delete(producer);
+		this.#producers.delete(producer);
 		producer.observer.off('score', listeners.score as never);
 		producer.observer.off('close', listeners.close);
-	};
-	const onNewProducer = (producer: ProducerLike): void => {
-		if (!producer?.observer || producer.closed || producers.has(producer)) return;
-		const listeners = {
-			score: (scores: unknown) => {
-				if (scoreIsZero(scores)) onZero();
-			},
-			close: () => release(producer),
-		};
-		producers.set(producer, listeners);
-		producer.observer.on('score', listeners.score as never);
-		producer.observer.on('close', listeners.close);
-	};
-	observer.on('newproducer', onNewProducer as never);
-	return () => {
-		observer.off('newproducer', onNewProducer as never);
-		for (const producer of [...producers.keys()]) release(producer);
-	};
+	}
 }
 
 /**

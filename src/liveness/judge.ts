@@ -72,10 +72,10 @@ export interface LivenessSample {
 	 * replies that are not all consent replies.
 	 */
 	readonly mediaBytes: number | undefined;
-	/** The size of one consent reply to the selected tuple's client; absent when no tuple is selected. */
-	readonly consentReplyBytes?: number;
-	/** RTP bytes received from the client; absent when the stats lack them. */
-	readonly rtpInBytes?: number;
+	/** The size of one consent reply to the selected tuple's client; undefined when no tuple is selected. */
+	readonly consentReplyBytes?: number | undefined;
+	/** RTP bytes received from the client; undefined when the stats lack them. */
+	readonly rtpInBytes?: number | undefined;
 }
 
 /** What the worker said about the transport's producers and consumers at the start of a silence. */
@@ -92,33 +92,36 @@ export type Verdict =
 
 const ALIVE: Verdict = Object.freeze({ kind: 'alive' });
 
-/** Reads the counters the judge needs from one `getStats()` result, or undefined if absent. */
+/**
+ * Reads the counters the judge needs from one `getStats()` result, or undefined if absent. Called
+ * once per poll: one object of one shape, no closure (every key present, undefined when absent).
+ */
 export function readSample(stats: unknown, sentAt: number): LivenessSample | undefined {
 	const first = Array.isArray(stats) ? (stats[0] as Record<string, unknown> | undefined) : undefined;
 	if (!first || typeof first.bytesReceived !== 'number') return undefined;
-	const n = (key: string): number | undefined => {
-		const value = first[key];
-		return typeof value === 'number' ? value : undefined;
-	};
-	const bytesSent = n('bytesSent');
-	const rtpSent = n('rtpBytesSent');
-	const rtpReceived = n('rtpBytesReceived');
+	const bytesSent = numberAt(first, 'bytesSent');
+	const rtpSent = numberAt(first, 'rtpBytesSent');
+	const rtpReceived = numberAt(first, 'rtpBytesReceived');
+	const probationSent = numberAt(first, 'probationBytesSent') ?? 0;
 	const tuple = first.iceSelectedTuple as { remoteIp?: unknown } | undefined;
 	const remoteIp = typeof tuple?.remoteIp === 'string' ? tuple.remoteIp : undefined;
 	return {
-		...(rtpReceived === undefined ? {} : { rtpInBytes: rtpReceived }),
-		...(remoteIp === undefined
-			? {}
-			: { consentReplyBytes: remoteIp.includes(':') ? CONSENT_REPLY_BYTES.ipv6 : CONSENT_REPLY_BYTES.ipv4 }),
 		sentAt,
 		bytesReceived: first.bytesReceived,
 		replyBytes:
 			bytesSent === undefined || rtpSent === undefined
 				? undefined
-				: bytesSent - rtpSent - (n('rtxBytesSent') ?? 0) - (n('probationBytesSent') ?? 0),
-		mediaBytes:
-			rtpSent === undefined || rtpReceived === undefined ? undefined : rtpSent + rtpReceived + (n('probationBytesSent') ?? 0),
+				: bytesSent - rtpSent - (numberAt(first, 'rtxBytesSent') ?? 0) - probationSent,
+		mediaBytes: rtpSent === undefined || rtpReceived === undefined ? undefined : rtpSent + rtpReceived + probationSent,
+		consentReplyBytes:
+			remoteIp === undefined ? undefined : remoteIp.includes(':') ? CONSENT_REPLY_BYTES.ipv6 : CONSENT_REPLY_BYTES.ipv4,
+		rtpInBytes: rtpReceived,
 	};
+}
+
+function numberAt(stat: Record<string, unknown>, key: string): number | undefined {
+	const value = stat[key];
+	return typeof value === 'number' ? value : undefined;
 }
 
 /**

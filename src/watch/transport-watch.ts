@@ -1,6 +1,6 @@
 import { type Deadline, TimerSlot } from '../clock.js';
 import { IceRestartDeniedError, IceRestartFailedError } from '../errors.js';
-import { watchProducerScores } from '../liveness/hints.js';
+import { ProducerScores } from '../liveness/hints.js';
 import { Logger } from '../logger.js';
 import { CLEAN_REASONS } from '../reasons.js';
 import type {
@@ -42,8 +42,8 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	readonly #host: WatchHost;
 	#transport: Transport | undefined;
 	#worker: WorkerLike | undefined;
-	/** Removes the producer `score` listeners (liveness hints). */
-	#releaseHints: (() => void) | undefined;
+	/** The producers' `score` listeners (liveness hints), made at the first `newproducer`. */
+	#producerScores: ProducerScores | undefined;
 	#signal: AbortSignal | undefined;
 	#state: WatchState = 'connecting';
 	#closeReason: CloseReason | undefined;
@@ -77,6 +77,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 	readonly #onClose: () => void;
 	readonly #onRouterClose: () => void;
 	readonly #onListenServerClose: () => void;
+	readonly #onNewProducer: (producer: unknown) => void;
 	#onAbort: (() => void) | undefined;
 
 	constructor(transport: Transport, host: WatchHost, init: TransportWatchInit) {
@@ -98,6 +99,10 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		this.#onListenServerClose = () => {
 			this.#externalCloseReason = 'listen-server-closed';
 		};
+		this.#onNewProducer = (producer) => {
+			this.#producerScores ??= new ProducerScores(() => this.#host.hint?.(this, 'producer-score'));
+			this.#producerScores.add(producer);
+		};
 
 		transport.observer.on('icestatechange', this.#onIceStateChange);
 		transport.observer.on('dtlsstatechange', this.#onDtlsStateChange);
@@ -105,7 +110,7 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		transport.observer.on('close', this.#onClose);
 		transport.on('routerclose', this.#onRouterClose);
 		transport.on('listenserverclose', this.#onListenServerClose);
-		this.#releaseHints = watchProducerScores(transport, () => this.#host.hint?.(this, 'producer-score'));
+		transport.observer.on('newproducer', this.#onNewProducer);
 		if (init.signal) {
 			this.#onAbort = (): void => this.stop();
 			init.signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -435,8 +440,9 @@ export class TransportWatchImpl<Transport extends WatchableTransport<unknown>>
 		}
 		if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
 		this.#onAbort = undefined;
-		this.#releaseHints?.();
-		this.#releaseHints = undefined;
+		transport?.observer.off('newproducer', this.#onNewProducer);
+		this.#producerScores?.release();
+		this.#producerScores = undefined;
 		this.#transport = undefined;
 		this.#worker = undefined;
 		this.#signal = undefined;
