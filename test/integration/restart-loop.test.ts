@@ -4,7 +4,7 @@
 // re-arms the worker's consent timer, so its `iceConsentTimeout` (10 s here) never expires. With
 // the watchdog, and the DEFAULT policy, the first granted restart is not followed and the watch
 // closes with `restart-timeout` at iceRestart.reconnectTimeoutMs; later requests are denied.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { DEFAULT_POLICY, isIceRestartDeniedError, type TransportWatch } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createTestTransport, hasWorkerConsent, type WebRtcTransport, workerLabel } from '../helpers/mediasoup.js';
@@ -48,10 +48,12 @@ async function askInALoop(restart: () => Promise<unknown>, untilMs: number, done
 	return asked;
 }
 
-describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
+// Both cases side by side (each its own frozen peer, transport and user): their time is the loop's
+// 30 s of waiting, which one after the other they paid twice.
+describe.concurrent(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
 	it(
 		'keep the transport open for ever on mediasoup alone',
-		async () => {
+		async ({ expect }) => {
 			const transport = await frozenPeer('mediasoup-alone');
 			const iceStates: string[] = [];
 			transport.observer.on('icestatechange', (state: string) => iceStates.push(state));
@@ -72,7 +74,7 @@ describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
 
 	it(
 		'is closed with `restart-timeout` at reconnectTimeoutMs after the first granted restart under the default policy',
-		async () => {
+		async ({ expect }) => {
 			const transport = await frozenPeer('watched');
 			const watch: TransportWatch<WebRtcTransport> = createWatchdog().watch(transport);
 			const decisions: string[] = [];
