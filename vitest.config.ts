@@ -4,7 +4,7 @@ import { configDefaults, defineConfig, type TestProjectInlineConfiguration } fro
 import { workerBinaryPath } from './scripts/worker-path.mjs';
 
 // Three projects (scripts/run-tests.mjs, behind `npm test`, runs each in turn):
-//   unit            pure and fake-timer tests, once (Node 20)
+//   unit            pure and fake-timer tests, once (Node 20), two files at a time
 //   mediasoup-3.12  every test that starts a real worker, on mediasoup 3.12.16 (Node 20)
 //   mediasoup-3.27  the same files with `mediasoup` resolved to `mediasoup-latest` (3.27.1) and
 //                   its worker, run by the pinned Node 22 (forks inherit the Node that runs vitest)
@@ -65,6 +65,10 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					sequence: { groupOrder: 0 },
+					// Nothing here starts a worker or a browser, and no bound is tighter than a Redis call
+					// failing fast (100 ms): two files at a time, one per core, nothing else running.
+					fileParallelism: true,
+					maxWorkers: 2,
 					include: ['test/unit/**/*.test.ts', 'test/docs/**/*.test.ts', 'test/package/**/*.test.ts', ...NO_WORKER],
 					env: { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN ?? workerBinaryPath('mediasoup') },
 					typecheck: {
