@@ -4,7 +4,7 @@
 // re-arms the worker's consent timer, so its `iceConsentTimeout` (10 s here) never expires. With
 // the watchdog, and the DEFAULT policy, the first granted restart is not followed and the watch
 // closes with `restart-timeout` at iceRestart.reconnectTimeoutMs; later requests are denied.
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, isIceRestartDeniedError, type TransportWatch } from '../../src/index.js';
 import { createWatchdog } from '../../src/watchdog.js';
 import { createTestTransport, hasWorkerConsent, type WebRtcTransport, workerLabel } from '../helpers/mediasoup.js';
@@ -48,12 +48,10 @@ async function askInALoop(restart: () => Promise<unknown>, untilMs: number, done
 	return asked;
 }
 
-// Both cases side by side (each its own frozen peer, transport and user): their time is the loop's
-// 30 s of waiting, which one after the other they paid twice.
-describe.concurrent(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
+describe(`restarts asked in a loop by a dead client (${workerLabel})`, () => {
 	it(
 		'keep the transport open for ever on mediasoup alone',
-		async ({ expect }) => {
+		async () => {
 			const transport = await frozenPeer('mediasoup-alone');
 			const iceStates: string[] = [];
 			transport.observer.on('icestatechange', (state: string) => iceStates.push(state));
@@ -74,7 +72,7 @@ describe.concurrent(`restarts asked in a loop by a dead client (${workerLabel})`
 
 	it(
 		'is closed with `restart-timeout` at reconnectTimeoutMs after the first granted restart under the default policy',
-		async ({ expect }) => {
+		async () => {
 			const transport = await frozenPeer('watched');
 			const watch: TransportWatch<WebRtcTransport> = createWatchdog().watch(transport);
 			const decisions: string[] = [];
