@@ -10,17 +10,18 @@
 //                    with a fresh stat whose bytesReceived grew; its own cost (a few µs) is measured
 //                    apart and reported, so the scheduler's share can be read.
 //
-//   CPU per poll,    the same poll loop on a virtual clock (timers fired by this script, promise jobs
-//   virtual time     run after each), for 60 virtual seconds as fast as it goes: the JS cost of the
-//                    scheduler's path alone, without Node's timers, and steadier on a busy machine.
+//   CPU per poll,    the same poll loop on test/helpers/manual-clock.ts's ManualClock (timers fired
+//   virtual time     in due order, promise jobs settled after each), for 60 virtual seconds as fast
+//                    as it goes: the JS cost of the scheduler's path alone, without Node's timers,
+//                    and steadier on a busy machine.
 //
 //   node --expose-gc --import tsx bench/watch-cost.ts [count] [windowMs]
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { Clock } from '../src/clock.js';
 import { createWatchdog } from '../src/index.js';
 import { createWatchdog as createWatchdogOn } from '../src/watchdog.js';
 import { FakeWebRtcTransport, FakeWorker } from '../test/helpers/fake-transport.js';
+import { ManualClock } from '../test/helpers/manual-clock.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -173,43 +174,8 @@ async function main(): Promise<void> {
 	process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-/** Timers fired by `run()`, in due order (ties in the order set); time moves only there. */
-class VirtualClock implements Clock {
-	#now = 0;
-	#next = 1;
-	readonly #timers = new Map<number, { at: number; callback: () => void }>();
-	now(): number {
-		return this.#now;
-	}
-	setTimeout(callback: () => void, ms: number): number {
-		const id = this.#next++;
-		this.#timers.set(id, { at: this.#now + ms, callback });
-		return id;
-	}
-	clearTimeout(handle: unknown): void {
-		this.#timers.delete(handle as number);
-	}
-	async run(untilMs: number): Promise<void> {
-		for (;;) {
-			let id = 0;
-			let due: { at: number; callback: () => void } | undefined;
-			for (const [key, timer] of this.#timers) {
-				if (!due || timer.at < due.at) {
-					id = key;
-					due = timer;
-				}
-			}
-			if (!due || due.at > untilMs) return;
-			this.#timers.delete(id);
-			this.#now = due.at;
-			due.callback();
-			for (let i = 0; i < 4; i++) await undefined;
-		}
-	}
-}
-
 async function virtualTime(): Promise<void> {
-	const clock = new VirtualClock();
+	const clock = new ManualClock(); // due order, ties in the order set, promise jobs settled after each
 	const workers = Array.from({ length: WORKERS }, () => new FakeWorker());
 	const watchdog = createWatchdogOn(
 		{
@@ -224,12 +190,12 @@ async function virtualTime(): Promise<void> {
 		t.getStatsImpl = makeGetStats(t) as never;
 		watchdog.watch(t, { worker: workers[i % WORKERS] as FakeWorker, userId: `user-${i >> 1}` }).on('close', () => {});
 	}
-	await clock.run(10_000); // warm up: every transport polled once or more
+	await clock.advance(10_000); // warm up: every transport polled once or more
 	const samples: number[] = [];
 	for (let round = 0; round < 5; round++) {
 		const polls0 = polls;
 		const cpu0 = process.cpuUsage();
-		await clock.run(clock.now() + 60_000);
+		await clock.advance(60_000);
 		const cpu = process.cpuUsage(cpu0);
 		samples.push((cpu.user + cpu.system) / (polls - polls0));
 	}

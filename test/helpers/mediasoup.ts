@@ -71,6 +71,7 @@ export type Worker = types.Worker;
 export type Router = types.Router;
 export type WebRtcTransport = types.WebRtcTransport;
 export type WebRtcServer = types.WebRtcServer;
+export type Producer = types.Producer;
 
 export const mediaCodecs: types.RtpCodecCapability[] = [
 	{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, channels: 2 },

@@ -13,7 +13,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CloseInfo, TransportWatch } from '../../src/index.js';
 import { type FirefoxClient, type FirefoxClientOptions, launchFirefoxClients } from '../helpers/firefox/harness.js';
-import { type ProbeReport, probeTransport, type TransportProbe, useFirefoxSfu } from '../helpers/firefox/sfu.js';
+import {
+	createDirectSilentProducer,
+	type ProbeReport,
+	probeTransport,
+	type TransportProbe,
+	useFirefoxSfu,
+} from '../helpers/firefox/sfu.js';
 import { IDLE_LANE_SETUP_BUDGET_MS } from '../helpers/idle-lane.js';
 import { workerLabel } from '../helpers/mediasoup.js';
 
@@ -35,14 +41,7 @@ describe(`healthy idle Firefox ESR users under the default policy (${workerLabel
 	it(
 		'keeps DataChannel-only, receive-only (nothing consumed; a silent producer consumed) and muted-microphone transports connected for 65 s, on their own ports and on a WebRtcServer',
 		async () => {
-			const silentTransport = await sfu.router.createDirectTransport();
-			const silent = await silentTransport.produce({
-				kind: 'audio',
-				rtpParameters: {
-					codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48_000, channels: 2 }],
-					encodings: [{ ssrc: 11_111_111 }],
-				},
-			});
+			const silent = await createDirectSilentProducer(sfu.router, 11_111_111);
 			const firefox = await launchFirefoxClients();
 			console.log(
 				`[firefox-healthy] ${workerLabel}: Firefox launched in ${Math.round(firefox.firefox.launchMs)} ms (failed attempts: ${firefox.firefox.failedAttempts}), namespace ${sfu.netns.name} ${sfu.netns.subnet}`,

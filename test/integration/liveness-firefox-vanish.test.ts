@@ -17,7 +17,7 @@ import {
 	type FirefoxClients,
 	launchFirefoxClients,
 } from '../helpers/firefox/harness.js';
-import { probeTransport, type TransportProbe, useFirefoxSfu } from '../helpers/firefox/sfu.js';
+import { createDirectSilentProducer, probeTransport, type TransportProbe, useFirefoxSfu } from '../helpers/firefox/sfu.js';
 import { workerLabel } from '../helpers/mediasoup.js';
 
 const T = DEFAULT_POLICY.inactivityTimeoutMs;
@@ -144,14 +144,7 @@ describe(`Firefox ESR users who leave (${workerLabel})`, () => {
 	}, 120_000);
 
 	it('closes every transport of a SIGKILLed idle Firefox (DataChannel-only, a silent producer consumed, a microphone muted with zeroRtpOnPause) `inactive` at the bound it learned from the idle client', async () => {
-		const silentTransport = await sfu.router.createDirectTransport();
-		const silent = await silentTransport.produce({
-			kind: 'audio',
-			rtpParameters: {
-				codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48_000, channels: 2 }],
-				encodings: [{ ssrc: 22_222_222 }],
-			},
-		});
+		const silent = await createDirectSilentProducer(sfu.router, 22_222_222);
 		const firefox = await launchFirefoxClients();
 		const watched: Watched[] = [];
 		for (const onServer of [false, true]) {

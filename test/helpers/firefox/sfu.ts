@@ -9,6 +9,7 @@ import {
 	closeWorker,
 	createTestRouter,
 	createTestWorker,
+	type Producer,
 	type Router,
 	type WebRtcServer,
 	type WebRtcTransport,
@@ -79,6 +80,21 @@ export function useFirefoxSfu(policy: WatchdogPolicyOptions = {}): Readonly<Fire
 			return get('watchdog');
 		},
 	};
+}
+
+/**
+ * A producer that sends nothing, for a receive-only Firefox client to consume (a silent room): an
+ * Opus producer on a DirectTransport of `router`, nobody sending on it.
+ */
+export async function createDirectSilentProducer(router: Router, ssrc: number): Promise<Producer> {
+	const transport = await router.createDirectTransport();
+	return transport.produce({
+		kind: 'audio',
+		rtpParameters: {
+			codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48_000, channels: 2 }],
+			encodings: [{ ssrc }],
+		},
+	});
 }
 
 /** What a TransportProbe saw, times in ms relative to `from`. */
