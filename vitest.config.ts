@@ -1,5 +1,7 @@
+import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // @ts-expect-error plain ESM helper shared with scripts/ (no types)
 import { workerBinaryPath } from './scripts/worker-path.mjs';
 
@@ -33,13 +35,13 @@ const NO_WORKER = [
 const NEWER_ONLY = ['test/**/mediasoup-327-*.test.ts'];
 /**
  * Real-worker files whose time is one long idle window of healthy clients under the default policy
- * (≥ 60 s: "never closed" is what they assert, with lower bounds only): each worker's idle lane
- * (`mediasoup-3.12-idle`, `mediasoup-3.27-idle`) runs them side by side, each file with its own
- * worker, before that worker's timing-sensitive files, which still run one at a time. Load can
- * only make a client look slower, which these files must survive anyway (a close under load would
- * be a false close, the failure they exist to catch). Both idle lanes and `unit` side by side were
- * tried: on 2 cores they starve each other's clients even on an idle machine (werift over a minute
- * to start, Chromium transports closed by their connect deadline before their page connected).
+ * (≥ 60 s: "never closed" is what they assert, with lower bounds only): each worker's side lane
+ * (`mediasoup-3.12-side`, `mediasoup-3.27-side`) starts them side by side, each file with its own
+ * worker, before that worker's other files, which run one at a time. Load can only make a client
+ * look slower, which these files must survive anyway (a close under load would be a false close,
+ * the failure they exist to catch). Both side lanes and `unit` side by side were tried: on 2 cores
+ * they starve each other's clients even on an idle machine (werift over a minute to start,
+ * Chromium transports closed by their connect deadline before their page connected).
  */
 const IDLE_LANE = [
 	'test/integration/liveness-healthy.test.ts',
@@ -47,6 +49,45 @@ const IDLE_LANE = [
 	'test/integration/liveness-firefox-healthy.test.ts',
 	'test/integration/liveness-gstreamer-healthy.test.ts',
 ];
+/**
+ * Real-worker files whose time is mostly waiting on the worker's and the watchdog's clocks (a
+ * vanished client's bound, a cadence window, a restart loop) with one or two clients each: the side
+ * lane starts them, in this order, in the slots the idle windows free once their clients started
+ * (LaneSequencer), so their waits overlap the idle windows instead of following them. Their bounds
+ * are measured from the client's last packet by the test's own probe, with the slack they had one
+ * at a time; they passed the same way with a CPU hog alongside (docs/reliability.md).
+ */
+const WAITING_LANE = [
+	'test/integration/liveness-firefox-vanish.test.ts',
+	'test/integration/liveness-chromium.test.ts',
+	'test/integration/liveness-werift.test.ts',
+	'test/integration/restart-loop.test.ts',
+	'test/integration/liveness-hints.test.ts',
+];
+const SIDE_LANE = [...IDLE_LANE, ...WAITING_LANE];
+/** The side lane's width: one slot per idle-window file, the waiting files queued behind them. */
+const SIDE_LANE_WIDTH = IDLE_LANE.length;
+
+/**
+ * vitest's order (projects by groupOrder, then its cache of durations or file sizes), except that a
+ * side lane's files start in SIDE_LANE's order: the idle windows first, the waiting files as slots
+ * free. vitest's pool starts queued files in the order given here, maxWorkers at a time.
+ */
+class LaneSequencer extends BaseSequencer {
+	override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+		const sorted = await super.sort(files);
+		const laneRank = (file: TestSpecification): number =>
+			file.project.name.endsWith('-side') ? SIDE_LANE.indexOf(relative(root, file.moduleId).split(sep).join('/')) : -1;
+		// Each side lane's files, put back into the places vitest gave them, in SIDE_LANE's order.
+		for (const project of new Set(sorted.map((file) => file.project.name))) {
+			const places = sorted.flatMap((file, index) => (file.project.name === project && laneRank(file) >= 0 ? [index] : []));
+			const inLaneOrder = places.map((index) => sorted[index] as TestSpecification).sort((a, b) => laneRank(a) - laneRank(b));
+			for (const [i, index] of places.entries()) sorted[index] = inLaneOrder[i] as TestSpecification;
+		}
+		return sorted;
+	}
+}
+const root = fileURLToPath(new URL('.', import.meta.url));
 const latestHooks = fileURLToPath(new URL('./test/helpers/mediasoup-latest-hooks.mjs', import.meta.url));
 
 export default defineConfig({
@@ -58,6 +99,7 @@ export default defineConfig({
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
 		setupFiles: ['test/helpers/fail-on-unhandled.ts'],
+		sequence: { sequencer: LaneSequencer },
 		reporters: ['default', './test/helpers/summary-reporter.ts'],
 		projects: [
 			{
@@ -96,9 +138,9 @@ export default defineConfig({
 });
 
 /**
- * A worker's project as two: `<name>-idle` (the IDLE_LANE files, side by side) and `<name>` (the
+ * A worker's project as two: `<name>-side` (the SIDE_LANE files, side by side) and `<name>` (the
  * rest, one file at a time). Each runs in its own sequence group (`groupOrder`), so a plain
- * `vitest run` never overlaps the idle lane with another project's files either.
+ * `vitest run` never overlaps the side lane with another project's files either.
  */
 function lanes(project: TestProjectInlineConfiguration, groupOrder: number): TestProjectInlineConfiguration[] {
 	const test = project.test ?? {};
@@ -108,15 +150,15 @@ function lanes(project: TestProjectInlineConfiguration, groupOrder: number): Tes
 			...project,
 			test: {
 				...test,
-				name: `${test.name as string}-idle`,
-				include: IDLE_LANE,
+				name: `${test.name as string}-side`,
+				include: SIDE_LANE,
 				exclude,
 				fileParallelism: true,
-				maxWorkers: IDLE_LANE.length,
+				maxWorkers: SIDE_LANE_WIDTH,
 				sequence: { groupOrder },
 			},
 		},
-		{ ...project, test: { ...test, exclude: [...exclude, ...IDLE_LANE], sequence: { groupOrder: groupOrder + 1 } } },
+		{ ...project, test: { ...test, exclude: [...exclude, ...SIDE_LANE], sequence: { groupOrder: groupOrder + 1 } } },
 	];
 }
 

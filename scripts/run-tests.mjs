@@ -4,9 +4,10 @@
 //   unit            this Node (>= 20)
 //   mediasoup-3.12  this Node (>= 20), mediasoup 3.12.16 and its worker
 //   mediasoup-3.27  the pinned Node 22 (mediasoup 3.27 asks for >= 22), mediasoup 3.27.1 and its worker
-// Each worker's project runs its idle lane first (`-idle`: the long idle windows of healthy
-// clients, side by side; vitest.config.ts IDLE_LANE), then its other files one at a time.
-// MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its idle lane.
+// Each worker's project runs its side lane first (`-side`: the long idle windows of healthy
+// clients, then the files that mostly wait, side by side; vitest.config.ts SIDE_LANE), then its
+// other files one at a time.
+// MEDIASOUP_WATCHDOG_PROJECTS=mediasoup-3.27 selects a worker's project with its side lane.
 // Every project runs even when an earlier one failed; the exit code is non-zero when any failed.
 // Arguments go to every vitest run (e.g. a file filter: `npm test -- test/integration/snapshot`).
 // Ends with one line per project (tests, time), every failed test again (`failed: <project> <file> >
@@ -18,13 +19,13 @@ import { node22Path, projectRoot } from './worker-path.mjs';
 const vitest = join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
 const projects = [
 	{ name: 'unit', node: process.execPath },
-	{ name: 'mediasoup-3.12-idle', node: process.execPath },
+	{ name: 'mediasoup-3.12-side', node: process.execPath },
 	{ name: 'mediasoup-3.12', node: process.execPath },
-	{ name: 'mediasoup-3.27-idle', node: node22Path() },
+	{ name: 'mediasoup-3.27-side', node: node22Path() },
 	{ name: 'mediasoup-3.27', node: node22Path() },
 ];
 const only = process.env.MEDIASOUP_WATCHDOG_PROJECTS?.split(',').filter(Boolean);
-// With a file filter, a project none of whose files match (an idle lane, say) has nothing to run:
+// With a file filter, a project none of whose files match (a side lane, say) has nothing to run:
 // that is not a failure of the run, and it says so ('no matching files').
 const filtered = process.argv.length > 2;
 
@@ -61,7 +62,7 @@ function run(project) {
 
 const results = [];
 for (const project of projects) {
-	if (only && !only.includes(project.name) && !only.includes(project.name.replace(/-idle$/, ''))) continue;
+	if (only && !only.includes(project.name) && !only.includes(project.name.replace(/-side$/, ''))) continue;
 	results.push(await run(project));
 }
 console.log('\n=== per project');

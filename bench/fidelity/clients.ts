@@ -63,7 +63,7 @@ export async function createSilentProducer(router: Router): Promise<types.Produc
 }
 
 /** A vanish() for `kill`: issues it once, and resolves with when it was issued. */
-function killed(kill: () => Promise<void>): () => Promise<number> {
+function killed(kill: () => Promise<unknown>): () => Promise<number> {
 	let issued: Promise<number> | undefined;
 	return () => {
 		issued ??= (async () => {

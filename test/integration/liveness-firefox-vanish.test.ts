@@ -24,7 +24,11 @@ const T = DEFAULT_POLICY.inactivityTimeoutMs;
 const P = DEFAULT_POLICY.liveness.pollIntervalMs;
 /** Timer lateness and a getStats() round trip on a shared 2-core machine. */
 const SLACK_MS = 1_000;
-/** Packets the probe sees this long after the freeze began may still be the client's (in flight). */
+/**
+ * Packets the probe sees this long after every Firefox process was frozen may still be the
+ * client's (in flight). The freeze itself comes after kill() has read the process table, which
+ * took over 400 ms on a busy machine: the cut is counted from the freeze, not from the call.
+ */
 const KILL_IN_FLIGHT_MS = 250;
 /** Audio flows this long before the kill. */
 const SENDING_FOR_MS = 12_000;
@@ -71,13 +75,13 @@ async function openWatched(
  */
 async function killAndReport(firefox: FirefoxClients, watched: Watched[], tag: string) {
 	const killedAt = performance.now();
-	await firefox.kill();
+	const { frozenAt } = await firefox.kill();
 	const killTookMs = performance.now() - killedAt;
 	const closes = await Promise.all(watched.map((w) => w.closing));
 	const report = watched.map((w, i) => {
 		const { at, info } = closes[i] as { at: number; info: CloseInfo };
 		// In-flight packets may still arrive just after the freeze; nothing later is the client's.
-		const lastPacketAt = w.probe.lastSignAt(killedAt + KILL_IN_FLIGHT_MS);
+		const lastPacketAt = w.probe.lastSignAt(frozenAt + KILL_IN_FLIGHT_MS);
 		w.probe.stop(killedAt);
 		return {
 			case: w.name,
@@ -92,7 +96,9 @@ async function killAndReport(firefox: FirefoxClients, watched: Watched[], tag: s
 		};
 	});
 	for (const line of report) console.log(`[${tag}] ${workerLabel} ${JSON.stringify(line)}`);
-	console.log(`[${tag}] ${workerLabel} kill took ${Math.round(killTookMs)} ms`);
+	console.log(
+		`[${tag}] ${workerLabel} kill took ${Math.round(killTookMs)} ms, all frozen after ${Math.round(frozenAt - killedAt)} ms`,
+	);
 	expect(Object.fromEntries(report.map((r) => [r.case, [r.reason, r.closedByWatchdog]]))).toEqual(
 		Object.fromEntries(watched.map((w) => [w.name, ['inactive', true]])),
 	);

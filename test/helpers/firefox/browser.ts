@@ -50,6 +50,12 @@ export function assertFirefoxInstalled(): void {
 	}
 }
 
+/** What kill() measured. */
+export interface KilledFirefox {
+	/** performance.now() once every process was frozen (SIGSTOP sent): the browser sent nothing later. */
+	readonly frozenAt: number;
+}
+
 export interface LaunchedFirefox {
 	readonly browser: Browser;
 	/** Folder of the profile, TMPDIR and HOME of this Firefox; removed by close(). */
@@ -63,7 +69,7 @@ export interface LaunchedFirefox {
 	/** pids of every live process of this Firefox (main and its descendants). */
 	processes(): number[];
 	/** SIGSTOP then SIGKILL every process of this Firefox; resolves once all are gone. */
-	kill(): Promise<void>;
+	kill(): Promise<KilledFirefox>;
 	/** Closes the browser (or kills it), kills leftovers and removes `root`. Idempotent. */
 	close(): Promise<void>;
 }
@@ -205,9 +211,10 @@ function signal(pids: number[], name: NodeJS.Signals): void {
 
 /**
  * Freezes every process first (so none reacts to another's death, e.g. by closing a socket), then
- * SIGKILLs them; resolves once all are gone, throws after 5 s.
+ * SIGKILLs them; resolves once all are gone, throws after 5 s. Resolves to the performance.now()
+ * at which the last of them was frozen: nothing the browser sends is later than that.
  */
-async function killAll(initial: number[]): Promise<void> {
+async function killAll(initial: number[]): Promise<KilledFirefox> {
 	const pids = new Set<number>(initial);
 	signal([...pids], 'SIGSTOP');
 	// Children forked meanwhile are frozen too.
@@ -217,11 +224,12 @@ async function killAll(initial: number[]): Promise<void> {
 		signal(fresh, 'SIGSTOP');
 		for (const pid of fresh) pids.add(pid);
 	}
+	const frozenAt = performance.now();
 	signal([...pids], 'SIGKILL');
 	const deadline = performance.now() + 5_000;
 	for (;;) {
 		const alive = [...pids].filter(isAlive);
-		if (alive.length === 0) return;
+		if (alive.length === 0) return { frozenAt };
 		if (performance.now() > deadline) throw new Error(`Firefox processes ${alive.join(', ')} still alive 5 s after SIGKILL`);
 		await new Promise((resolve) => setTimeout(resolve, 5));
 	}

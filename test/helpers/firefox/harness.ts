@@ -18,7 +18,7 @@ import { dtlsConnected } from '../chromium/harness.js';
 import type { Direction, PageTransportParameters, SignalingRequest } from '../chromium/protocol.js';
 import { type SignalingServer, startSignalingServer } from '../chromium/signaling.js';
 import type { Router, WebRtcServer, WebRtcTransport } from '../mediasoup.js';
-import { FirefoxHarnessError, type LaunchedFirefox, launchFirefox } from './browser.js';
+import { FirefoxHarnessError, type KilledFirefox, type LaunchedFirefox, launchFirefox } from './browser.js';
 
 export { FIREFOX_PATH, FIREFOX_PREFS, FirefoxHarnessError } from './browser.js';
 
@@ -67,7 +67,7 @@ export interface FirefoxClients {
 	/** Opens a client in a new tab (see FirefoxClientOptions). */
 	open(router: Router, options: FirefoxClientOptions): Promise<FirefoxClient>;
 	/** SIGKILL every Firefox process (after freezing them all); resolves once all are gone. */
-	kill(): Promise<void>;
+	kill(): Promise<KilledFirefox>;
 	/** Closes every client, then Firefox, and removes its folder. Idempotent. */
 	close(): Promise<void>;
 }
