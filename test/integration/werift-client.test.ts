@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestRouter, createTestTransport, createTestWebRtcServer, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 import { closeAllWeriftClients, startWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
+import type { SctpSnapshot } from '../helpers/werift/protocol.js';
 
 const sfu = useMediasoup({ closeClients: [closeAllWeriftClients] });
 
@@ -71,6 +72,18 @@ async function waitUntil(what: string, condition: () => boolean, timeoutMs: numb
 	while (!condition()) {
 		if (Date.now() - start > timeoutMs) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 		await sleep(10);
+	}
+}
+
+/** Waits until werift's SCTP owes nothing (no unacknowledged or queued DATA, no SACK pending). */
+async function sctpQuiet(client: WeriftClient, timeoutMs: number): Promise<{ afterMs: number; sctp: SctpSnapshot }> {
+	const start = Date.now();
+	for (;;) {
+		const { sctp } = await client.state();
+		if (!sctp) throw new Error('werift has no SCTP association');
+		if (sctp.unacknowledged === 0 && sctp.queued === 0 && !sctp.sackPending) return { afterMs: Date.now() - start, sctp };
+		if (Date.now() - start > timeoutMs) throw new Error(`werift's SCTP still owes ${JSON.stringify(sctp)} after ${timeoutMs} ms`);
+		await sleep(20);
 	}
 }
 
@@ -152,6 +165,13 @@ describe('werift client against the real mediasoup worker', () => {
 		const transport = await dataTransport();
 		const client = await connectedClient(transport);
 		await client.echo('before stop');
+		// Freeze from a known SCTP state: nothing unacknowledged, queued or owed a SACK (werift may delay
+		// one 200 ms), so no T3-rtx back-off on either side (usrsctp: 1, 2, 4, 8 s…) can stand between
+		// SIGCONT and the echo. A clean run once saw no echo within 5 s of SIGCONT and its log could not
+		// say why; in the runs since, SCTP was already quiet 0–3 ms after the echo. A failing echo now
+		// reports werift's SCTP and ICE states.
+		const quiet = await sctpQuiet(client, 2_000);
+		console.info(`[werift] SCTP quiet ${quiet.afterMs} ms after the echo (RTO ${quiet.sctp.rtoMs} ms)`);
 
 		client.stop();
 		// Longer than werift's longest consent interval (6 s).
@@ -163,8 +183,13 @@ describe('werift client against the real mediasoup worker', () => {
 		const baseline = await bytesReceived(transport);
 		client.cont();
 		const resumedMs = await waitForGrowth(transport, baseline, 7_000);
-		const roundTrip = await client.echo('after cont');
-		console.info(`[werift] after SIGCONT bytes grew in ${resumedMs} ms; echo ${roundTrip.toFixed(1)} ms`);
+		const { sctp: resumed } = await client.state();
+		console.info(`[werift] after SIGCONT bytes grew in ${resumedMs} ms; SCTP then ${JSON.stringify(resumed)}`);
+		const roundTrip = await client.echo('after cont').catch(async (error: unknown) => {
+			const state = await client.state().catch((stateError: unknown) => String(stateError));
+			throw new Error(`echo after SIGCONT failed; werift then: ${JSON.stringify(state)}`, { cause: error });
+		});
+		console.info(`[werift] echo after SIGCONT ${roundTrip.toFixed(1)} ms`);
 
 		client.stop();
 		const { pid } = client;

@@ -2,7 +2,7 @@
 // Run as `node --import tsx client-process.ts` with an IPC channel (child_process.fork). Each
 // client lives in its own process so the test can SIGKILL / SIGSTOP it like a real peer.
 import { type RTCDataChannel, RTCPeerConnection } from 'werift';
-import type { ChildToParent, ClientEvent, ClientStateSnapshot, ParentToChild, RpcMethods } from './protocol.js';
+import type { ChildToParent, ClientEvent, ClientStateSnapshot, ParentToChild, RpcMethods, SctpSnapshot } from './protocol.js';
 
 if (!process.send) {
 	console.error('client-process.ts must be started with an IPC channel (child_process.fork)');
@@ -37,6 +37,25 @@ async function waitForGathering(connection: RTCPeerConnection): Promise<void> {
 		if (Date.now() > deadline) throw new Error('werift ICE gathering did not complete within 5 s');
 		await new Promise((resolve) => setTimeout(resolve, 5));
 	}
+}
+
+/** werift's SCTP fields are TypeScript-private (readable at run time); read, never written. */
+interface WeriftSctpInternals {
+	sentQueue: unknown[];
+	outboundQueue: unknown[];
+	sackNeeded: boolean;
+	rto: number;
+}
+
+function sctpSnapshot(connection: RTCPeerConnection): SctpSnapshot | null {
+	const sctp = connection.sctpTransport?.sctp as unknown as WeriftSctpInternals | undefined;
+	if (!sctp) return null;
+	return {
+		unacknowledged: sctp.sentQueue.length,
+		queued: sctp.outboundQueue.length,
+		sackPending: sctp.sackNeeded,
+		rtoMs: sctp.rto * 1_000,
+	};
 }
 
 const handlers: { [M in keyof RpcMethods]: (params: RpcMethods[M]['params']) => Promise<RpcMethods[M]['result']> } = {
@@ -122,6 +141,7 @@ const handlers: { [M in keyof RpcMethods]: (params: RpcMethods[M]['params']) => 
 						consentRequestsSent: pair.consentRequestsSent,
 					}
 				: null,
+			sctp: sctpSnapshot(connection),
 		};
 		return snapshot;
 	},

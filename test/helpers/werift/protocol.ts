@@ -38,6 +38,20 @@ export interface ClientStateSnapshot {
 	channels: Record<string, string>;
 	/** The nominated pair, and how many consent checks werift sent on it. */
 	selectedPair: { local: string; remote: string; consentRequestsSent: number } | null;
+	/** werift's SCTP association (its internal fields), or null before it exists. */
+	sctp: SctpSnapshot | null;
+}
+
+/**
+ * What werift's SCTP association still owes: DATA chunks sent and not yet acknowledged by the server
+ * (each with a T3-rtx timer that backs off while the peer is silent), DATA waiting for the window,
+ * and a SACK it has not sent yet (werift delays them 200 ms).
+ */
+export interface SctpSnapshot {
+	unacknowledged: number;
+	queued: number;
+	sackPending: boolean;
+	rtoMs: number;
 }
 
 export type ParentToChild = {
