@@ -13,7 +13,10 @@
 //   webRtcServer.close()  every transport on it: states 'closed'; '@listenserverclose';
 //                         'listenserverclose'; observer 'close'.
 //   Chromium connecting   iceselectedtuplechange; icestatechange 'connected'; dtlsstatechange
-//                         'connecting', then 'connected'; icestatechange 'completed'.
+//                         'connecting', then 'connected'; icestatechange 'completed'. When the
+//                         nominating check (USE-CANDIDATE) reaches the worker during the DTLS
+//                         handshake (seen on 3.27 under a CPU hog), 'completed' comes between
+//                         'connecting' and 'connected': connectClient({ nominated: 'during-handshake' }).
 //   client close_notify   dtlsstatechange 'closed' (the transport stays open; see clients.md).
 //
 // test/integration/core-fake-fidelity.test.ts replays each of these on the real worker and
@@ -35,6 +38,9 @@ import { EventEmitter } from 'node:events';
 export type FakeIceState = 'new' | 'connected' | 'completed' | 'disconnected' | 'closed';
 /** DTLS states of a mediasoup WebRtcTransport. */
 export type FakeDtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** When the client's nominating ICE check reaches the worker, against the DTLS handshake. */
+export type FakeNomination = 'after-handshake' | 'during-handshake';
 
 export interface FakeTuple {
 	readonly localIp: string;
@@ -216,16 +222,19 @@ export class FakeWebRtcTransport<AppData extends Record<string, unknown> = Recor
 	}
 
 	/**
-	 * A client connecting, in the order the 3.12 worker reports a Chromium connection (checked by
+	 * A client connecting, in the order the worker reports a Chromium connection (checked by
 	 * test/integration/core-fake-fidelity.test.ts): selected tuple, ICE connected, DTLS
-	 * connecting → connected, ICE completed.
+	 * connecting → connected, ICE completed. The worker's ICE server goes 'completed' on the
+	 * client's nominating check, which Chromium sends after its first check: usually once DTLS is
+	 * up, sometimes while the handshake is still under way (`nominated: 'during-handshake'`).
 	 */
-	connectClient(): void {
+	connectClient({ nominated = 'after-handshake' }: { nominated?: FakeNomination } = {}): void {
 		this.emitSelectedTuple();
 		this.emitIceState('connected');
 		this.emitDtlsState('connecting');
+		if (nominated === 'during-handshake') this.emitIceState('completed');
 		this.emitDtlsState('connected');
-		this.emitIceState('completed');
+		if (nominated === 'after-handshake') this.emitIceState('completed');
 	}
 
 	/** The client's `pc.close()`: a DTLS close_notify. The transport stays open. */

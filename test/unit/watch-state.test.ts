@@ -59,16 +59,19 @@ describe('connecting', () => {
 		});
 	});
 
-	it('moves to `connected` on DTLS connected and reports the time it took', async () => {
-		const { watch, transport, events } = setup();
-		await vi.advanceTimersByTimeAsync(1_234);
-		transport.connectClient();
-		expect(watch.state).toBe('connected');
-		expect(watch.connectedOnce).toBe(true);
-		expect(events.of('connect')).toEqual([{ timeToConnectMs: 1_234 }]);
-		expect(events.transitions()).toEqual(['connecting→connected']);
-		expect(events.names()).toEqual(['statechange', 'connect']);
-	});
+	it.each(['after-handshake', 'during-handshake'] as const)(
+		'moves to `connected` on DTLS connected and reports the time it took (ICE nominated %s)',
+		async (nominated) => {
+			const { watch, transport, events } = setup();
+			await vi.advanceTimersByTimeAsync(1_234);
+			transport.connectClient({ nominated });
+			expect(watch.state).toBe('connected');
+			expect(watch.connectedOnce).toBe(true);
+			expect(events.of('connect')).toEqual([{ timeToConnectMs: 1_234 }]);
+			expect(events.transitions()).toEqual(['connecting→connected']);
+			expect(events.names()).toEqual(['statechange', 'connect']);
+		},
+	);
 
 	it('stays `connecting` while ICE is connected but DTLS is not, and the deadline still applies', async () => {
 		const { watch, transport, events } = setup({ connectTimeoutMs: 5_000 });
