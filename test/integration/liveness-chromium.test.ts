@@ -15,7 +15,10 @@ const T = DEFAULT_POLICY.inactivityTimeoutMs;
 const P = DEFAULT_POLICY.liveness.pollIntervalMs;
 /** How often the test's own probe reads bytesReceived to find the client's last packet. */
 const PROBE_MS = 100;
-/** Timer lateness on a shared 2-core machine. */
+/**
+ * Timer lateness on an idle shared 2-core machine. What a busier machine adds (late timers, slow
+ * worker answers) is measured by the probe below and allowed on top.
+ */
 const TIMER_SLACK_MS = 100;
 /** The page or the browser may take this long to go quiet after the call that ends it. */
 const TEARDOWN_MS = 1_500;
@@ -35,16 +38,36 @@ interface Watched {
 	closing: Promise<{ at: number; info: CloseInfo }>;
 	/** When the test's probe last saw bytesReceived grow (the client's last packet is at most PROBE_MS earlier). */
 	lastGrowthAt: () => number;
+	/** What the machine added between `from` and `to`: see Probe.addedMs. */
+	addedMs: (from: number, to: number) => number;
+}
+
+interface Probe {
+	lastGrowthAt: () => number;
+	/**
+	 * The latest the probe's own timer fired plus the longest the worker took to answer it, between
+	 * `from` and `to` (`performance.now()` values): what this machine added to the watchdog's timers
+	 * and getStats() answers meanwhile. A few ms on an idle machine; under stress-ng --cpu 2 a poll
+	 * that decided came 93 ms past the idle allowance.
+	 */
+	addedMs: (from: number, to: number) => number;
+	stop: () => void;
 }
 
 /** The test's own fine-grained view of bytesReceived, independent of the watchdog. */
-function probe(transport: WebRtcTransport): { lastGrowthAt: () => number; stop: () => void } {
+function probe(transport: WebRtcTransport): Probe {
 	let last = -1;
 	let grewAt = performance.now();
+	let tickedAt = performance.now();
+	const late: Array<{ at: number; ms: number }> = [];
+	const answers: Array<{ at: number; ms: number }> = [];
 	const timer = setInterval(() => {
 		const at = performance.now();
+		late.push({ at, ms: Math.max(0, at - tickedAt - PROBE_MS) });
+		tickedAt = at;
 		transport.getStats().then(
 			([stats]) => {
+				answers.push({ at: performance.now(), ms: performance.now() - at });
 				if (stats && stats.bytesReceived !== last) {
 					last = stats.bytesReceived;
 					grewAt = at;
@@ -53,7 +76,14 @@ function probe(transport: WebRtcTransport): { lastGrowthAt: () => number; stop: 
 			() => undefined,
 		);
 	}, PROBE_MS);
-	return { lastGrowthAt: () => grewAt, stop: () => clearInterval(timer) };
+	// A sample covers the `ms` before its end: it counts if that stretch overlaps [from, to].
+	const worst = (samples: ReadonlyArray<{ at: number; ms: number }>, from: number, to: number): number =>
+		samples.reduce((max, sample) => (sample.at >= from && sample.at - sample.ms <= to ? Math.max(max, sample.ms) : max), 0);
+	return {
+		lastGrowthAt: () => grewAt,
+		addedMs: (from, to) => worst(late, from, to) + worst(answers, from, to),
+		stop: () => clearInterval(timer),
+	};
 }
 
 const probes: Array<{ stop: () => void }> = [];
@@ -66,7 +96,7 @@ function watchAndProbe(transport: WebRtcTransport): Watched {
 	});
 	const seen = probe(transport);
 	probes.push(seen);
-	return { watch, closing, lastGrowthAt: seen.lastGrowthAt };
+	return { watch, closing, lastGrowthAt: seen.lastGrowthAt, addedMs: seen.addedMs };
 }
 
 /** Chromium sending and receiving audio+video, every server transport watched from creation. */
@@ -96,11 +126,17 @@ async function expectInactiveWithinBound(watched: Watched[], vanishedAt: number)
 		// detectionMs: from the last growth of bytesReceived the scheduler saw, to the close.
 		expect(info.detectionMs).toBeGreaterThanOrEqual(T);
 		expect(info.detectionMs).toBeLessThanOrEqual(T + P);
-		// From the client's last packet (as early as the probe allows) to the close.
+		// From the client's last packet (as early as the probe allows) to the close, plus what this
+		// machine added to timers and worker answers meanwhile (measured by the probe).
 		const lastPacketAt = (watched[i] as Watched).lastGrowthAt() - PROBE_MS;
-		expect(at - lastPacketAt).toBeLessThanOrEqual(T + P + TIMER_SLACK_MS);
+		const addedMs = (watched[i] as Watched).addedMs(lastPacketAt, at);
+		console.info(
+			`[liveness-chromium] transport ${i}: closed ${(at - lastPacketAt).toFixed(0)} ms after its last packet ` +
+				`(bound ${T + P} + ${TIMER_SLACK_MS} + ${addedMs.toFixed(0)} ms measured)`,
+		);
+		expect(at - lastPacketAt).toBeLessThanOrEqual(T + P + TIMER_SLACK_MS + addedMs);
 		// And from the call that made it vanish.
-		expect(at - vanishedAt).toBeLessThanOrEqual(T + P + TEARDOWN_MS);
+		expect(at - vanishedAt).toBeLessThanOrEqual(T + P + TEARDOWN_MS + addedMs);
 	}
 	expect(sfu.watchdog.snapshot()).toMatchObject({
 		transports: { connected: 0 },
