@@ -15,10 +15,10 @@ import {
 	type Direction,
 	launchChromiumClient,
 } from '../../test/helpers/chromium/harness.js';
+import type { LoadProbe } from '../../test/helpers/load-probe.js';
 import { createTestTransport, type Router, type WebRtcTransport, type Worker } from '../../test/helpers/mediasoup.js';
 import { startWeriftClient, type WeriftClient, WeriftStartError } from '../../test/helpers/werift/harness.js';
 import type { ScenarioInfo, Verdict } from './catalog.js';
-import type { LoadProbe } from './load.js';
 import type { Progress } from './progress.js';
 import type { Timeline } from './timeline.js';
 
@@ -44,7 +44,7 @@ export interface TimingCheck {
 	readonly measuredMs: number;
 	/** What the policy promises (a deadline, or a transport's detection bound). */
 	readonly boundMs: number;
-	/** What this machine added meanwhile, measured (see load.ts): late timers plus the worker's slowest answer. */
+	/** What this machine added meanwhile, measured (see test/helpers/load-probe.ts): late timers plus the worker's slowest answer. */
 	readonly allowanceMs: number;
 }
 

@@ -4,10 +4,11 @@
 // every server transport of that client with `inactive` within inactivityTimeoutMs + one poll period
 // of the client's last packet (found by the test's own 100 ms probe of bytesReceived). That holds
 // too for a receive transport whose media never reached it, which the worker only probes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, DEFAULT_POLICY, type TransportWatch } from '../../src/index.js';
 import { MAX_BOUND_MS } from '../../src/liveness/judge.js';
 import { type ChromiumClient, closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
+import { LoadProbe } from '../helpers/load-probe.js';
 import type { WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
 
@@ -17,7 +18,8 @@ const P = DEFAULT_POLICY.liveness.pollIntervalMs;
 const PROBE_MS = 100;
 /**
  * Timer lateness on an idle shared 2-core machine. What a busier machine adds (late timers, slow
- * worker answers) is measured by the probe below and allowed on top.
+ * worker answers) is measured by a LoadProbe and allowed on top: a few ms idle; under
+ * stress-ng --cpu 2 a close came 93 ms past the idle allowance.
  */
 const TIMER_SLACK_MS = 100;
 /** The page or the browser may take this long to go quiet after the call that ends it. */
@@ -29,6 +31,13 @@ const sfu = useMediasoup({
 	closeClients: [closeAllChromiumClients],
 });
 
+/** What this machine adds to timers and worker answers during each test. */
+let load: LoadProbe;
+beforeEach(() => {
+	load = new LoadProbe(sfu.worker);
+	probes.push(load);
+});
+
 afterEach(() => {
 	for (const p of probes.splice(0)) p.stop();
 });
@@ -38,36 +47,16 @@ interface Watched {
 	closing: Promise<{ at: number; info: CloseInfo }>;
 	/** When the test's probe last saw bytesReceived grow (the client's last packet is at most PROBE_MS earlier). */
 	lastGrowthAt: () => number;
-	/** What the machine added between `from` and `to`: see Probe.addedMs. */
-	addedMs: (from: number, to: number) => number;
-}
-
-interface Probe {
-	lastGrowthAt: () => number;
-	/**
-	 * The latest the probe's own timer fired plus the longest the worker took to answer it, between
-	 * `from` and `to` (`performance.now()` values): what this machine added to the watchdog's timers
-	 * and getStats() answers meanwhile. A few ms on an idle machine; under stress-ng --cpu 2 a poll
-	 * that decided came 93 ms past the idle allowance.
-	 */
-	addedMs: (from: number, to: number) => number;
-	stop: () => void;
 }
 
 /** The test's own fine-grained view of bytesReceived, independent of the watchdog. */
-function probe(transport: WebRtcTransport): Probe {
+function probe(transport: WebRtcTransport): { lastGrowthAt: () => number; stop: () => void } {
 	let last = -1;
 	let grewAt = performance.now();
-	let tickedAt = performance.now();
-	const late: Array<{ at: number; ms: number }> = [];
-	const answers: Array<{ at: number; ms: number }> = [];
 	const timer = setInterval(() => {
 		const at = performance.now();
-		late.push({ at, ms: Math.max(0, at - tickedAt - PROBE_MS) });
-		tickedAt = at;
 		transport.getStats().then(
 			([stats]) => {
-				answers.push({ at: performance.now(), ms: performance.now() - at });
 				if (stats && stats.bytesReceived !== last) {
 					last = stats.bytesReceived;
 					grewAt = at;
@@ -76,14 +65,7 @@ function probe(transport: WebRtcTransport): Probe {
 			() => undefined,
 		);
 	}, PROBE_MS);
-	// A sample covers the `ms` before its end: it counts if that stretch overlaps [from, to].
-	const worst = (samples: ReadonlyArray<{ at: number; ms: number }>, from: number, to: number): number =>
-		samples.reduce((max, sample) => (sample.at >= from && sample.at - sample.ms <= to ? Math.max(max, sample.ms) : max), 0);
-	return {
-		lastGrowthAt: () => grewAt,
-		addedMs: (from, to) => worst(late, from, to) + worst(answers, from, to),
-		stop: () => clearInterval(timer),
-	};
+	return { lastGrowthAt: () => grewAt, stop: () => clearInterval(timer) };
 }
 
 const probes: Array<{ stop: () => void }> = [];
@@ -96,7 +78,7 @@ function watchAndProbe(transport: WebRtcTransport): Watched {
 	});
 	const seen = probe(transport);
 	probes.push(seen);
-	return { watch, closing, lastGrowthAt: seen.lastGrowthAt, addedMs: seen.addedMs };
+	return { watch, closing, lastGrowthAt: seen.lastGrowthAt };
 }
 
 /** Chromium sending and receiving audio+video, every server transport watched from creation. */
@@ -127,9 +109,10 @@ async function expectInactiveWithinBound(watched: Watched[], vanishedAt: number)
 		expect(info.detectionMs).toBeGreaterThanOrEqual(T);
 		expect(info.detectionMs).toBeLessThanOrEqual(T + P);
 		// From the client's last packet (as early as the probe allows) to the close, plus what this
-		// machine added to timers and worker answers meanwhile (measured by the probe).
+		// machine added to timers and worker answers meanwhile (measured by the LoadProbe).
 		const lastPacketAt = (watched[i] as Watched).lastGrowthAt() - PROBE_MS;
-		const addedMs = (watched[i] as Watched).addedMs(lastPacketAt, at);
+		const { timerMs, workerMs } = load.between(lastPacketAt, at);
+		const addedMs = timerMs + workerMs;
 		console.info(
 			`[liveness-chromium] transport ${i}: closed ${(at - lastPacketAt).toFixed(0)} ms after its last packet ` +
 				`(bound ${T + P} + ${TIMER_SLACK_MS} + ${addedMs.toFixed(0)} ms measured)`,

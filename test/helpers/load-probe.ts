@@ -1,10 +1,10 @@
-// What the machine adds to every timing while the demo runs: how late this process's timers fire
+// What the machine adds to every timing while the demo (or a test) runs: how late this process's timers fire
 // and how long the worker takes to answer a request. The watchdog's deadlines are timers in this
 // process and its liveness verdicts wait for the worker's getStats() answers, so a verdict may
 // come this much after its bound on a busy machine without the library being at fault. Measured,
 // not guessed: on an idle machine both stay within a few milliseconds.
 import { clearTimeout, setTimeout } from 'node:timers';
-import type { Worker } from '../../test/helpers/mediasoup.js';
+import type { Worker } from './mediasoup.js';
 
 /** How often the probe measures. */
 const PROBE_EVERY_MS = 100;
