@@ -55,6 +55,11 @@ class Entry extends TransportJudge {
 	}
 }
 
+/** A sample newer than the first hinted poll showed a sign of life (signs are timed at the samples). */
+function showedLifeSinceHint(entry: Entry): boolean {
+	return entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt;
+}
+
 // Times are whole milliseconds since the scheduler started: small integers that V8 stores
 // inline, not as boxed doubles (a few hundred bytes per watch at 10 000 watches).
 const NEVER = -1_000_000_000;
@@ -346,11 +351,10 @@ class WorkerLane {
 		let nextAt: number | undefined;
 		for (const entry of this.#priority) {
 			const settled = entry.hintPolls >= MAX_HINT_POLLS || entry.stalled || (entry.hintPolls > 1 && entry.unjudged !== undefined);
-			if (entry.removed || settled || (entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt)) {
+			if (entry.removed || settled || showedLifeSinceHint(entry)) {
 				// A sign of life after the hint, a judge that cannot decide, a worker that does not answer,
 				// or gone: back to the round-robin.
-				this.#priority.delete(entry);
-				entry.hintedAt = NONE;
+				this.#leavePriority(entry);
 				continue;
 			}
 			const dueAt = this.#hintDueAt(entry);
@@ -374,6 +378,12 @@ class WorkerLane {
 			}
 		}
 		return nextAt;
+	}
+
+	/** Back to the round-robin (idempotent). */
+	#leavePriority(entry: Entry): void {
+		this.#priority.delete(entry);
+		entry.hintedAt = NONE;
 	}
 
 	/**
@@ -489,6 +499,9 @@ class WorkerLane {
 		switch (verdict.kind) {
 			case 'alive':
 				entry.unjudged = undefined;
+				// Proven alive since its hint: back to the round-robin now, not at the lane's next wake-up
+				// (a period later, it would be counted as hinted meanwhile).
+				if (entry.hintedAt !== NONE && showedLifeSinceHint(entry)) this.#leavePriority(entry);
 				if (entry.silent) this.#followSilence(entry);
 				return;
 			case 'inactive': {

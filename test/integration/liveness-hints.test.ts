@@ -8,6 +8,11 @@
 // - mediasoup runs its RTP inactivity check (the producer score hint) only on simulcast producers
 //   with more than one encoding (Producer.cpp, 3.12 and 3.27): an audio producer's score never
 //   drops to 0 when its RTP stops, which this test also shows (docs/liveness.md, "Hints").
+// - Producer score: a page sending simulcast video (two encodings, so the worker runs its RTP
+//   inactivity check) that is SIGKILLed is polled out of turn as soon as the worker scores its
+//   stream 0, and closed at the judge's pace; a page that stops its RTP (paused in the page,
+//   zeroRtpOnPause) gets the same score 0 and the same poll, and stays connected: its consent
+//   checks are signs of life.
 // - Silence (the judge's own hint): with a poll period (3 s) that does not divide the bound (4 s), a
 //   SIGKILLed page's transport is polled again when its bound ends, not a period later.
 // Small policy values (inactivityTimeoutMs 4 s): the behaviour does not depend on the defaults.
@@ -33,21 +38,21 @@ interface Watched {
 	closed?: { at: number; info: CloseInfo };
 }
 
-function watchRecorded(transport: WebRtcTransport, userId: string, list: Watched[]): void {
+function watchRecorded(transport: WebRtcTransport, userId: string, list: Watched[], watchdog = sfu.watchdog): void {
 	const polls: number[] = [];
 	const original = transport.getStats.bind(transport);
 	transport.getStats = () => {
 		polls.push(performance.now());
 		return original();
 	};
-	const entry: Watched = { transport, watch: sfu.watchdog.watch(transport, { worker: sfu.worker, userId }), polls };
+	const entry: Watched = { transport, watch: watchdog.watch(transport, { worker: sfu.worker, userId }), polls };
 	entry.watch.on('close', (info) => {
 		entry.closed = { at: performance.now(), info };
 	});
 	list.push(entry);
 }
 
-describe('liveness hints with the real worker (Chromium sending audio)', () => {
+describe('liveness hints with the real worker (Chromium sending audio, or simulcast video)', () => {
 	it('a vanished page: the first transport judged gone polls its sibling out of turn; a muted page stays connected', async () => {
 		const alice: Watched[] = [];
 		const bob: Watched[] = [];
@@ -159,6 +164,103 @@ describe('liveness hints with the real worker (Chromium sending audio)', () => {
 			// From the kill: at most the 3 s the last sign may come after it, plus the 4 s bound.
 			expect(closedAfterKillMs).toBeLessThan(3_000 + TIMEOUT_MS + 1_000);
 			expect(watchdog.snapshot().liveness.tracked).toBe(0);
+		} finally {
+			watchdog.stop();
+		}
+	});
+
+	it('producer score: a vanished simulcast page is polled when its stream scores 0 and closed at the bound; a page that stops its RTP is polled and stays connected', async () => {
+		// Its own watchdog, polled every 30 s: without the hint, the round-robin would not come back
+		// before the end of this test.
+		const watchdog = createWatchdog({ inactivityTimeoutMs: TIMEOUT_MS, liveness: { pollIntervalMs: 30_000 } });
+		const gone: Watched[] = [];
+		const paused: Watched[] = [];
+		try {
+			const media = { audio: false, video: true, simulcast: true } as const;
+			const goner = await launchChromiumClient(sfu.router, {
+				transports: 'send',
+				media,
+				onTransport: (t) => watchRecorded(t, 'gina', gone, watchdog),
+			});
+			await goner.waitForConnected();
+			const pauser = await launchChromiumClient(sfu.router, {
+				transports: 'send',
+				media: { ...media, zeroRtpOnPause: true },
+				onTransport: (t) => watchRecorded(t, 'hugo', paused, watchdog),
+			});
+			await pauser.waitForConnected();
+			const [goneWatch] = gone;
+			const [pausedWatch] = paused;
+			const [goneProducer] = goner.producers;
+			const [pausedProducer] = pauser.producers;
+			if (!goneWatch || !pausedWatch || !goneProducer || !pausedProducer) expect.fail('no transport or producer');
+			for (const producer of [goneProducer, pausedProducer]) {
+				expect(producer.type).toBe('simulcast');
+				expect(producer.rtpParameters.encodings?.length).toBe(2);
+			}
+			await untilRtpReceived(goneWatch.transport);
+			await untilRtpReceived(pausedWatch.transport);
+			const zeroAt = new Map<WebRtcTransport, number>();
+			const onZero = (watched: Watched) => (scores: Array<{ score: number }>) => {
+				if (!zeroAt.has(watched.transport) && scores.some((entry) => entry.score === 0))
+					zeroAt.set(watched.transport, performance.now());
+			};
+			goneProducer.observer.on('score', onZero(goneWatch));
+			pausedProducer.observer.on('score', onZero(pausedWatch));
+			// Both streams are live and scored above 0 before anything stops.
+			expect(zeroAt.size).toBe(0);
+			for (const w of [goneWatch, pausedWatch]) expect(w.watch.state).toBe('connected');
+			// The lane goes with its last transport: its hint counts are read while it is there.
+			let scoreHints = 0;
+			const sampler = setInterval(() => {
+				scoreHints = Math.max(scoreHints, watchdog.snapshot().liveness.workers[0]?.hints['producer-score'] ?? 0);
+			}, 50);
+			const stoppedAt = performance.now();
+			await pauser.pauseProducerInPage(pausedProducer.id);
+			const killedAt = performance.now();
+			await goner.kill();
+			const info = await goneWatch.watch.closed;
+			const closedAt = goneWatch.closed?.at as number;
+			// The paused page: three bounds after its RTP stopped, still there.
+			await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3 * TIMEOUT_MS - (performance.now() - stoppedAt))));
+			clearInterval(sampler);
+			const pollAfterZero = (w: Watched) => {
+				const at = zeroAt.get(w.transport);
+				const poll = at === undefined ? undefined : w.polls.find((t) => t >= at);
+				return at === undefined || poll === undefined ? undefined : Math.round(poll - at);
+			};
+			const figures = {
+				gone: {
+					zeroAfterKillMs: Math.round((zeroAt.get(goneWatch.transport) ?? Number.NaN) - killedAt),
+					polledAfterZeroMs: pollAfterZero(goneWatch),
+					closedAfterZeroMs: Math.round(closedAt - (zeroAt.get(goneWatch.transport) ?? Number.NaN)),
+					reason: info.reason,
+					detectionMs: info.detectionMs,
+				},
+				paused: {
+					zeroAfterPauseMs: Math.round((zeroAt.get(pausedWatch.transport) ?? Number.NaN) - stoppedAt),
+					polledAfterZeroMs: pollAfterZero(pausedWatch),
+					polls: pausedWatch.polls.length,
+					state: pausedWatch.watch.state,
+				},
+				scoreHints,
+			};
+			console.log(JSON.stringify(figures));
+			// Each stopped stream was scored 0 by the worker, and polled within 500 ms of it (the
+			// round-robin's period is 30 s; a hinted poll waits at most HINT_MIN_GAP_MS after the last).
+			expect(figures.gone.polledAfterZeroMs).toBeDefined();
+			expect(figures.gone.polledAfterZeroMs as number).toBeLessThan(500);
+			expect(figures.paused.polledAfterZeroMs).toBeDefined();
+			expect(figures.paused.polledAfterZeroMs as number).toBeLessThan(500);
+			expect(scoreHints).toBeGreaterThanOrEqual(2);
+			// The vanished page: closed by the judge, its bound after the last sign, well before the
+			// round-robin's next turn.
+			expect(info.reason).toBe('inactive');
+			expect(info.detectionMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+			expect(closedAt - killedAt).toBeLessThan(15_000);
+			// The paused page: the hint moved polls, the judge kept it (consent checks go on).
+			expect(pausedWatch.watch.state).toBe('connected');
+			expect(pausedWatch.closed).toBeUndefined();
 		} finally {
 			watchdog.stop();
 		}

@@ -187,6 +187,37 @@ describe('hints', () => {
 		expect(transport.watchListenerCount()).toBe(0);
 	});
 
+	it('takes a hinted transport back to the round-robin as soon as a poll after the hinted one shows life', async () => {
+		// 10 transports at 1/s: a 10 s round-robin. The hinted transport's second hinted poll comes when
+		// the judge could decide (its last sign plus 8 s); its answer shows the consent checks since.
+		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 1 } });
+		const w = workerWithChannel();
+		const transports = Array.from({ length: 10 }, (_, i) => w.transport(`u${i}`));
+		const watches = transports.map((t) => connect(watchdog, t));
+		for (const t of transports) client(t, 2_500);
+		const [first] = transports;
+		if (!first) expect.fail('no transport');
+		const calls = recordCalls([first]);
+		const producer = producerOn(first);
+		await vi.advanceTimersByTimeAsync(25_000);
+		producer.score(0);
+		expect(watchdog.snapshot().liveness.workers[0]?.hinted).toBe(1);
+		// The first hinted poll: its growth may predate the hint, so it stays in the lane.
+		await vi.advanceTimersByTimeAsync(1_100);
+		const hintedAt = calls.of.get(first)?.at(-1) as number;
+		expect(watchdog.snapshot().liveness.workers[0]?.hinted).toBe(1);
+		// The second, at the judge's pace, shows life: it leaves the lane with that answer.
+		let secondAt: number | undefined;
+		for (let i = 0; i < 200 && secondAt === undefined; i += 1) {
+			await vi.advanceTimersByTimeAsync(50);
+			secondAt = calls.of.get(first)?.find((t) => t > hintedAt);
+		}
+		expect(secondAt).toBeDefined();
+		await vi.advanceTimersByTimeAsync(MIN_TICK_MS);
+		expect(watchdog.snapshot().liveness.workers[0]?.hinted).toBe(0);
+		expect(watches.every((x) => x.state === 'connected')).toBe(true);
+	});
+
 	it('keeps a hint storm (every producer score 0 at once) within the budget and closes no live client', async () => {
 		const watchdog = setup({ inactivityTimeoutMs: 8_000, liveness: { maxStatsRequestsPerSecond: 10 } });
 		const w = workerWithChannel();

@@ -37,10 +37,11 @@ export interface ChromiumClientOptions {
 	produce?: boolean;
 	/**
 	 * What `produce` produces: which fake tracks, and mediasoup-client's `zeroRtpOnPause` (pausing
-	 * the producer in the page, see pauseProducerInPage(), then stops its RTP). Default: audio and
-	 * video, without it.
+	 * the producer in the page, see pauseProducerInPage(), then stops its RTP), and `simulcast`
+	 * (video in two layers: a server producer of type 'simulcast' with two encodings). Default:
+	 * audio and video, without either.
 	 */
-	media?: { audio?: boolean; video?: boolean; zeroRtpOnPause?: boolean };
+	media?: { audio?: boolean; video?: boolean; zeroRtpOnPause?: boolean; simulcast?: boolean };
 	/** Also produce one DataChannel (and consume it on the recv transport). Enables SCTP. */
 	data?: boolean;
 	/** Producers of others (e.g. another client's) for the recv transport to consume. */
@@ -315,6 +316,7 @@ export async function launchChromiumClient(router: Router, options: ChromiumClie
 			audio: options.media?.audio ?? true,
 			video: options.media?.video ?? true,
 			zeroRtpOnPause: options.media?.zeroRtpOnPause ?? false,
+			simulcast: options.media?.simulcast ?? false,
 		};
 		if (connect && produce) {
 			// Camera and microphone before the transports, as an app asks for them before it joins:

@@ -22,7 +22,7 @@ declare module './protocol.js' {
 		 * RTP (mediasoup-client 3.18 sets its transceiver 'inactive' and renegotiates). Returns the
 		 * server producer ids.
 		 */
-		produceTracks(options: { audio: boolean; video: boolean; zeroRtpOnPause: boolean }): Promise<string[]>;
+		produceTracks(options: { audio: boolean; video: boolean; zeroRtpOnPause: boolean; simulcast: boolean }): Promise<string[]>;
 		/**
 		 * mediasoup-client `producer.pause()` of a producer made by produceTracks(); with
 		 * `zeroRtpOnPause`, resolves once its RTCRtpSender has sent no RTP packet for 600 ms, and
@@ -70,6 +70,16 @@ let device: Device | undefined;
 const transports: Partial<Record<Direction, types.Transport>> = {};
 const states: Record<Direction, PageConnectionStateChange[]> = { send: [], recv: [] };
 const keep: unknown[] = [];
+/**
+ * Two simulcast layers for the fake camera (640x480: Chromium sends at most two layers at that
+ * size): the server producer is then of type 'simulcast' with two encodings, the only kind the
+ * worker runs its RTP inactivity check on (the producer score hint).
+ */
+const SIMULCAST_ENCODINGS = [
+	{ scaleResolutionDownBy: 2, maxBitrate: 150_000 },
+	{ scaleResolutionDownBy: 1, maxBitrate: 500_000 },
+];
+
 /** Producers made by produceTracks(), by server id, with their `zeroRtpOnPause`. */
 const producers = new Map<string, { producer: types.Producer; zeroRtpOnPause: boolean }>();
 
@@ -151,13 +161,14 @@ const api: PageApi = {
 		return ids;
 	},
 
-	async produceTracks({ audio, video, zeroRtpOnPause }) {
+	async produceTracks({ audio, video, zeroRtpOnPause, simulcast }) {
 		const transport = transportOf('send');
 		const stream = await userMedia(audio, video);
 		keep.push(stream);
 		const ids: string[] = [];
 		for (const track of stream.getTracks()) {
-			const producer = await transport.produce({ track, zeroRtpOnPause });
+			const encodings = simulcast && track.kind === 'video' ? SIMULCAST_ENCODINGS : undefined;
+			const producer = await transport.produce({ track, zeroRtpOnPause, ...(encodings ? { encodings } : {}) });
 			producers.set(producer.id, { producer, zeroRtpOnPause });
 			ids.push(producer.id);
 		}

@@ -193,7 +193,7 @@ async function openClient(firefox: LaunchedFirefox, router: Router, options: Fir
 		if (options.audio) {
 			const zeroRtpOnPause = options.audio.zeroRtpOnPause ?? false;
 			await tab.evaluate(
-				(z) => window.__msHarness.produceTracks({ audio: true, video: false, zeroRtpOnPause: z }),
+				(z) => window.__msHarness.produceTracks({ audio: true, video: false, zeroRtpOnPause: z, simulcast: false }),
 				zeroRtpOnPause,
 			);
 		}
