@@ -1,5 +1,6 @@
-// Closes the watchdog only records, against the real mediasoup 3.12 worker: the app's own
-// transport.close(), router.close(), the worker killed with SIGKILL, the WebRtcServer closed.
+// Closes the watchdog only records, against the real mediasoup worker: the app's own
+// transport.close(), router.close(), the worker killed with SIGKILL (with one watch, and with
+// 2 500), the WebRtcServer closed.
 // Each is told apart by its reason, and none leaves a listener on the transport or a timer armed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CloseInfo, definePolicy, type TransportWatch, type Watchdog } from '../../src/index.js';
@@ -85,6 +86,43 @@ describe('closes outside the watchdog', () => {
 		expect(info).toMatchObject({ reason: 'worker-died', clean: false, closedByWatchdog: false });
 		expect(at - killedAt).toBeLessThan(1_000);
 		expectReleased(transport, watch);
+	});
+
+	it('releases 2 500 watched transports at once when their worker is killed with SIGKILL', async () => {
+		const count = 2_500;
+		const transports = await Promise.all(
+			Array.from({ length: count }, (_, i) => createTestTransport(sfu.router, { appData: { userId: `u${i % 1_250}` } })),
+		);
+		const closes: number[] = [];
+		const reasons = new Set<string>();
+		const watches = transports.map((transport) => {
+			const watch = watchdog.watch(transport, { worker: sfu.worker });
+			watch.on('close', (info) => {
+				closes.push(performance.now());
+				reasons.add(info.reason);
+			});
+			return watch;
+		});
+		expect(watchdog.snapshot().transports.connecting).toBe(count);
+		expect(clock.pending()).toBe(count);
+		const killedAt = performance.now();
+		process.kill(sfu.worker.pid, 'SIGKILL');
+		await Promise.all(watches.map((watch) => watch.closed));
+		const spreadMs = Math.max(...closes) - Math.min(...closes);
+		console.info(
+			`${count} watches ended 'worker-died' ${(Math.min(...closes) - killedAt).toFixed(1)}-${(Math.max(...closes) - killedAt).toFixed(1)} ms after SIGKILL`,
+		);
+		expect(closes).toHaveLength(count);
+		expect([...reasons]).toEqual(['worker-died']);
+		// At once: mediasoup closes every transport of the dead worker in one go, and each watch ends there.
+		expect(spreadMs).toBeLessThan(1_000);
+		expect(clock.pending()).toBe(0);
+		expect(transports.every((transport) => Object.keys(listenersOn(transport)).length === 0)).toBe(true);
+		expect(watchdog.snapshot()).toMatchObject({
+			transports: { connecting: 0, connected: 0, disconnected: 0, restarting: 0 },
+			liveness: { tracked: 0, workers: [] },
+		});
+		expect(watchdog.snapshot().closes['worker-died']).toBe(count);
 	});
 
 	it('records `router-closed` for a killed worker it was not given in the watch options', async () => {
