@@ -330,10 +330,18 @@ export class TransportJudge {
 
 	#sign(at: number): void {
 		if (this.#signs < 2) this.#signs += 1;
-		if (this.#staleAt !== undefined) {
+		if (!this.#carriedMedia) {
+			// The client's gap between two packets is only known to within a sampling interval: it began
+			// after the last sign's sample (or before it) and ended before this one. The silence seen (to
+			// the last silent sample) falls short of it by up to an interval, so a 5 s cadence sampled
+			// every 2 s looked like 4 s (a 12 s bound, which two lost consent checks, 15 s, exceed), and a
+			// cadence shorter than the interval, where every sample grows, looked like none at all (the
+			// 8 s floor, which one lost check exceeds). From sign to sign is the gap's longest reading.
+			this.#provenMaxMs = Math.max(this.#provenMaxMs, at - this.#signAt);
+		} else if (this.#staleAt !== undefined) {
 			this.#provenMaxMs = Math.max(this.#provenMaxMs, this.#staleAt - this.#signAt);
-			this.#staleAt = undefined;
 		}
+		this.#staleAt = undefined;
 		this.#signAt = at;
 	}
 }

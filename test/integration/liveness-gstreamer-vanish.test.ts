@@ -23,6 +23,7 @@ import {
 import { InboundTrace } from '../helpers/gstreamer/inbound-trace.js';
 import { createTestTransport, hasWorkerConsent, mediasoup } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const PER_GROUP = 3;
 /** Audio sent before the ending: the judge sees RTP every 20 ms and RTCP every few seconds. */
@@ -55,18 +56,6 @@ interface Sender {
 	endedAt?: number;
 }
 
-/** mulberry32: a small seeded generator, so a run's staggering can be replayed. */
-function random(state: number): () => number {
-	let a = state >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
-
 function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
@@ -76,7 +65,7 @@ function median(values: number[]): number {
 describe(`GStreamer webrtcbin senders that go away (mediasoup ${mediasoup.version})`, () => {
 	it(`closes SIGKILLed and hung-up senders with inactive, median ≤ ${TARGET_MEDIAN_MS / 1000} s, own port and WebRtcServer`, async () => {
 		console.log(`seed ${seed} (GST_VANISH_SEED=${seed} replays the staggering)`);
-		const draw = random(seed);
+		const draw = seededRandom(seed);
 		const start = async (ending: Ending, onServer: boolean, index: number): Promise<Sender> => {
 			const name = `${ending} #${index + 1} (${onServer ? 'WebRtcServer' : 'own port'})`;
 			const client = await startGstreamerClient({

@@ -111,7 +111,9 @@ describe('detection', () => {
 		client(transports[2] as Transport, 5_000); // werift, Firefox: one check every 5 s
 		await vi.advanceTimersByTimeAsync(600_000);
 		expect(watches.map((w) => w.state)).toEqual(['connected', 'connected', 'connected']);
-		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 3, slowCadence: 1, unjudged: 0 });
+		// Judged above inactivityTimeoutMs: the 5 s one, and the 2.5 s one, whose gaps a 2 s sampling
+		// interval reads as up to 4 s.
+		expect(watchdog.snapshot().liveness).toMatchObject({ tracked: 3, slowCadence: 2, unjudged: 0 });
 	});
 
 	it('keeps an idle transport that never carried RTP (WebRtcServer) alive on the worker’s consent replies, and closes it when they stop', async () => {
@@ -357,20 +359,50 @@ describe('pacing', () => {
 	});
 
 	it('closes a vanished client within the reported bound when the budget stretches the poll period', async () => {
+		// Media clients (RTP every 500 ms): judged at inactivityTimeoutMs whatever the period, the
+		// transports the reported bound is for.
+		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 25 } });
+		const transports = Array.from({ length: 250 }, (_, i) => fakeTransport(`u${i}`, { producers: 1 }));
+		const senders = transports.map((transport) => {
+			connect(watchdog, transport);
+			const timer = setInterval(() => {
+				transport.bytesReceived += 100;
+				transport.counters.rtpBytesReceived += 100;
+			}, 500);
+			addInterval(timer);
+			return { stop: () => clearInterval(timer) };
+		});
+		await vi.advanceTimersByTimeAsync(30_000);
+		const watch = watchdog.get((transports[123] as Transport).id) as TransportWatch;
+		senders[123]?.stop();
+		const vanishedAt = performance.now();
+		const { detectionBoundMs: bound, pollIntervalMs: period } = watchdog.snapshot().liveness;
+		expect(period).toBe(10_000);
+		const info = await closeOf(watch);
+		expect(info.reason).toBe('inactive');
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(bound);
+		expect(watchdog.snapshot().transports.connected).toBe(249);
+	});
+
+	it('closes a vanished client without media within three periods plus two when the period passes a third of inactivityTimeoutMs', async () => {
+		// Consent-only clients every 2 s, polled every 10 s: every sample grows, so all the judge
+		// knows of their cadence is that it is at most about a period; it allows two lost checks of
+		// such a cadence (three periods), not the 8 s that one lost 5 s check would exceed.
 		const watchdog = setup({ liveness: { maxStatsRequestsPerSecond: 25 } });
 		const transports = Array.from({ length: 250 }, (_, i) => fakeTransport(`u${i}`));
 		const senders = transports.map((transport) => {
 			connect(watchdog, transport);
 			return client(transport, 2_000);
 		});
-		await vi.advanceTimersByTimeAsync(30_000);
+		await vi.advanceTimersByTimeAsync(60_000);
 		const watch = watchdog.get((transports[123] as Transport).id) as TransportWatch;
 		senders[123]?.stop();
 		const vanishedAt = performance.now();
-		const bound = watchdog.snapshot().liveness.detectionBoundMs;
+		const period = watchdog.snapshot().liveness.pollIntervalMs;
 		const info = await closeOf(watch);
 		expect(info.reason).toBe('inactive');
-		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(bound);
+		expect(info.detail).toMatch(/bound (2[5-9]|3\d)\d{3} ms/);
+		expect(performance.now() - vanishedAt).toBeLessThanOrEqual(5 * period);
 		expect(watchdog.snapshot().transports.connected).toBe(249);
 	});
 

@@ -125,7 +125,7 @@ describe('registerPrometheusMetrics(): liveness', () => {
 			requestsPerSecond: 2, // 4 transports every 2 s
 			pollIntervalMs: 2_000,
 			detectionBoundMs: 10_000,
-			slowCadence: 1, // quiet
+			slowCadence: 2, // quiet (5 s), and consent (2.5 s, read to within a 2 s sampling interval: up to 4 s)
 			echo: 2, // quiet and consent; the other two never gave a sample
 			unjudged: 1, // blank
 			stalled: 1, // failing, since its third request
