@@ -4,7 +4,8 @@
 // consent check every ~5 s, as werift), a real DTLS handshake (werift's DTLS client), then either
 // real SRTP audio (werift's SRTP session, keys exported from that handshake; one Opus packet every
 // 400 ms, what an Opus DTX sender sends in silence) or a real SCTP association (werift's SCTP over
-// that DTLS, no DataChannel messages: an idle data-only client). A vanished client closes its
+// that DTLS, no DataChannel messages: an idle data-only client). With a ConsentLoss, each consent
+// check is skipped with its probability (seeded), as on a lossy link. A vanished client closes its
 // socket: nothing more is sent, as after a SIGKILL. Keeps the clients' CPU out of the measured
 // process. Messages: bench/scale-real/protocol.ts.
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
@@ -12,9 +13,10 @@ import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CipherContext, keyLength, RtpHeader, SrtpSession, saltLength } from 'werift';
+import { seededRandom } from '../../test/helpers/seeded-random.js';
 import { dtlsOverUdp } from '../dtls-client.js';
 import { isBindingSuccess, isStun, stunBindingRequest } from '../stun.js';
-import { CLIENT_TIMING, type ClientTarget, type FromClient, type ToClient, wallNow } from './protocol.js';
+import { CLIENT_TIMING, type ClientTarget, type ConsentLoss, type FromClient, type ToClient, wallNow } from './protocol.js';
 
 const STEP_TIMEOUT_MS = 20_000;
 
@@ -145,6 +147,9 @@ async function main(): Promise<void> {
 	/** Every tick, one slice of the clients sends its consent check and one slice its RTP packet. */
 	/** Clients in the order they connected: each sends from the tick after its handshake on. */
 	const all: Client[] = [];
+	let loss: ConsentLoss = { probability: 0, seed: 0 };
+	let random = seededRandom(0);
+	const consentCount = { sent: 0, skipped: 0 };
 	const startTraffic = (): void => {
 		if (timer) return;
 		const consentSlices = CLIENT_TIMING.consentEveryMs / TICK_MS;
@@ -153,7 +158,13 @@ async function main(): Promise<void> {
 		timer = setInterval(() => {
 			for (let i = tick % consentSlices; i < all.length; i += consentSlices) {
 				const client = all[i] as Client;
-				if (!client.gone) client.socket.send(consent(client.target), client.target.port, client.target.ip);
+				if (client.gone) continue;
+				if (loss.probability > 0 && random() < loss.probability) {
+					consentCount.skipped += 1;
+					continue;
+				}
+				consentCount.sent += 1;
+				client.socket.send(consent(client.target), client.target.port, client.target.ip);
 			}
 			for (let i = tick % rtpSlices; i < all.length; i += rtpSlices) {
 				const client = all[i] as Client;
@@ -182,6 +193,7 @@ async function main(): Promise<void> {
 			const usage = process.cpuUsage();
 			send({ type: 'cpu', micros: usage.user + usage.system });
 		}
+		if (message.type === 'consent') send({ type: 'consent', ...consentCount });
 		if (message.type === 'vanish') {
 			for (const { id, afterMs } of message.vanish) setTimeout(() => vanish(id), afterMs);
 		}
@@ -191,6 +203,8 @@ async function main(): Promise<void> {
 			let next = 0;
 			let done = 0;
 			const targets = message.targets;
+			loss = message.consentLoss;
+			random = seededRandom(loss.seed);
 			startTraffic();
 			await Promise.all(
 				Array.from({ length: CLIENT_TIMING.concurrentHandshakes }, async () => {

@@ -39,4 +39,11 @@ export interface ScaleRealConfig {
 	readonly vanishSpreadMs: number;
 	/** Longest wait for detections after the last vanish. */
 	readonly waitMs: number;
+	/**
+	 * The transports' `iceConsentTimeout` in seconds (mediasoup 3.13.20+; 10–60, 0 off). Default:
+	 * mediasoup's, 30.
+	 */
+	readonly iceConsentTimeout?: number;
+	/** Probability that a client skips one consent check (a lossy link). Default 0. */
+	readonly consentLoss?: number;
 }

@@ -14,11 +14,21 @@ export interface ClientTarget {
 	readonly ssrc?: number;
 }
 
+/** Consent checks a client process skips on purpose: a lossy link, seeded so a run can be replayed. */
+export interface ConsentLoss {
+	/** Probability that a client skips one consent check (0: none). */
+	readonly probability: number;
+	/** Seed of the client process's generator (printed in the run's log). */
+	readonly seed: number;
+}
+
 export type ToClient =
-	| { type: 'connect'; targets: ClientTarget[] }
+	| { type: 'connect'; targets: ClientTarget[]; consentLoss: ConsentLoss }
 	/** Each listed client stops sending anything, `afterMs` after the message (a SIGKILLed client). */
 	| { type: 'vanish'; vanish: Array<{ id: number; afterMs: number }> }
 	| { type: 'cpu' }
+	/** How many consent checks were sent and skipped (ConsentLoss) since the connect. */
+	| { type: 'consent' }
 	| { type: 'stop' };
 
 export type FromClient =
@@ -27,7 +37,8 @@ export type FromClient =
 	| { type: 'connected'; ok: number[]; failed: Array<{ id: number; error: string }> }
 	/** Wall-clock time (ms since the epoch, sub-millisecond) at which the client went silent. */
 	| { type: 'vanished'; id: number; at: number }
-	| { type: 'cpu'; micros: number };
+	| { type: 'cpu'; micros: number }
+	| { type: 'consent'; sent: number; skipped: number };
 
 /** How the lean clients behave (what the report states). */
 export const CLIENT_TIMING = {

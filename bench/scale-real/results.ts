@@ -36,6 +36,8 @@ export interface ModeRun {
 	/** While watching, before the vanishes. */
 	readonly cpu: CpuWindow;
 	readonly records: readonly TransportRecord[];
+	/** Consent checks the clients sent and skipped (a lossy link) from their connect to this mode's end. */
+	readonly consent?: { readonly sent: number; readonly skipped: number };
 }
 
 export interface ScenarioRun {
@@ -43,6 +45,10 @@ export interface ScenarioRun {
 	readonly node: string;
 	readonly transports: number;
 	readonly workers: number;
+	/** The transports' `iceConsentTimeout` (s) when not mediasoup's default (30). */
+	readonly iceConsentTimeout?: number;
+	/** Probability that a client skipped one consent check. */
+	readonly consentLoss?: number;
 	readonly connected: number;
 	readonly setupSeconds: number;
 	readonly modes: readonly ModeRun[];
@@ -71,6 +77,8 @@ export interface ModeFigures {
 	readonly falseCloses: Readonly<Record<Kind, number>>;
 	/** Of those, how many on a WebRtcServer. */
 	readonly falseClosesOnServer: number;
+	/** Their close reasons, with counts. */
+	readonly falseCloseReasons: Readonly<Record<string, number>>;
 	readonly workerIdle: readonly number[];
 	readonly workerAboveIdle: readonly number[];
 	readonly nodeIdle: number;
@@ -133,6 +141,7 @@ export function aggregate(run: ScenarioRun): ModeFigures[] {
 			detection,
 			falseCloses,
 			falseClosesOnServer: m.records.filter((r) => isFalseClose(r) && r.webRtcServer).length,
+			falseCloseReasons: countBy(m.records.filter(isFalseClose).map((r) => r.reason ?? 'unknown')),
 			workerIdle: m.idle.workerPercent,
 			workerAboveIdle: m.cpu.workerPercent.map((p, i) => p - (m.idle.workerPercent[i] ?? 0)),
 			nodeIdle: m.idle.nodePercent,
@@ -143,6 +152,18 @@ export function aggregate(run: ScenarioRun): ModeFigures[] {
 		};
 	});
 }
+
+function countBy(values: readonly string[]): Record<string, number> {
+	const counts: Record<string, number> = {};
+	for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+	return counts;
+}
+
+const reasonList = (counts: Readonly<Record<string, number>>): string =>
+	Object.entries(counts)
+		.sort((a, b) => b[1] - a[1])
+		.map(([reason, n]) => `${reason} × ${n}`)
+		.join(', ');
 
 export const MODE_LABEL: Record<Mode, string> = {
 	naive: 'naive `setInterval(getStats, 2000)` per transport',
@@ -156,16 +177,17 @@ const pct = (p: number): string => `${p.toFixed(2)} %`;
 
 function detectionCell(d: Detection): string {
 	if (d.n === 0 && d.notClosed === 0) return '–';
-	const reasons = Object.entries(d.reasons)
-		.sort((a, b) => b[1] - a[1])
-		.map(([reason, n]) => `${reason} × ${n}`)
-		.join(', ');
+	const reasons = reasonList(d.reasons);
 	return `${sec(d.medianMs)} / ${sec(d.p95Ms)} / ${sec(d.maxMs)} (${d.n}${d.notClosed ? `; **${d.notClosed} not closed**` : ''})${reasons ? ` ${reasons}` : ''}`;
 }
 
 /** The section's two tables for one scenario: detection by kind, and cost. */
 export function renderScenario(run: ScenarioRun, figures: readonly ModeFigures[]): string {
-	const title = `${run.transports.toLocaleString('en-US')} transports / ${run.workers} worker${run.workers > 1 ? 's' : ''}`;
+	const consent = [
+		...(run.iceConsentTimeout === undefined ? [] : [`\`iceConsentTimeout\` ${run.iceConsentTimeout} s`]),
+		...(run.consentLoss ? [`${(run.consentLoss * 100).toFixed(1)} % of consent checks lost`] : []),
+	];
+	const title = `${run.transports.toLocaleString('en-US')} transports / ${run.workers} worker${run.workers > 1 ? 's' : ''}${consent.length ? `, ${consent.join(', ')}` : ''}`;
 	const lines = [
 		`### ${title} (${run.worker}, Node ${run.node})`,
 		'',
@@ -184,7 +206,7 @@ export function renderScenario(run: ScenarioRun, figures: readonly ModeFigures[]
 					? '0'
 					: `**${total}** (${f.falseClosesOnServer}): ${KINDS.filter((k) => f.falseCloses[k])
 							.map((k) => `${k} ${f.falseCloses[k]}`)
-							.join(', ')}`
+							.join(', ')}; ${reasonList(f.falseCloseReasons)}`
 			} |`,
 		);
 	}
@@ -199,6 +221,15 @@ export function renderScenario(run: ScenarioRun, figures: readonly ModeFigures[]
 		lines.push(
 			`| ${MODE_LABEL[f.mode]} | ${f.watched.toLocaleString('en-US')} | ${f.workerAboveIdle.map(pct).join(', ')} (${f.workerIdle.map(pct).join(', ')}) | ${pct(f.nodeAboveIdle)} (${pct(f.nodeIdle)}) | ${f.eventLoopP99Ms.toFixed(1)} ms | ${(f.heapPerWatch / 1024).toFixed(2)} KB | ${pct(f.clientsPercent)} |`,
 		);
+	}
+	if (run.consentLoss) {
+		for (const m of run.modes) {
+			if (m.consent)
+				lines.push(
+					'',
+					`- ${MODE_LABEL[m.mode]}: by its end the clients had sent ${m.consent.sent.toLocaleString('en-US')} consent checks and skipped ${m.consent.skipped.toLocaleString('en-US')}.`,
+				);
+		}
 	}
 	for (const note of run.notes) lines.push('', `- ${note}`);
 	return lines.join('\n');

@@ -24,7 +24,9 @@ const CLOCK_TICKS = 100;
 const PORTS = { min: 20_000, max: 59_999 };
 
 const config = JSON.parse(process.env.SCALE_REAL_CONFIG ?? '') as ScaleRealConfig;
-const label = `${config.transports} / ${config.workers}`;
+const label = `${config.transports} / ${config.workers}${config.iceConsentTimeout === undefined ? '' : `, consent ${config.iceConsentTimeout} s`}`;
+/** Seed of the clients' consent loss (client process c uses seed + c): SCALE_REAL_SEED replays a run. */
+const lossSeed = Number(process.env.SCALE_REAL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const log = (line: string): void => {
 	process.stdout.write(`  [${label}] ${line}\n`);
 };
@@ -139,6 +141,12 @@ async function measureCpu(workers: readonly Worker[], clients: readonly Client[]
 async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slot[]; notes: string[]; setupSeconds: number }> {
 	const started = performance.now();
 	const notes: string[] = [];
+	if (config.consentLoss) {
+		log(`consent loss ${config.consentLoss}: seed ${lossSeed} (SCALE_REAL_SEED=${lossSeed} replays it)`);
+		notes.push(
+			`Each client skips each consent check with probability ${config.consentLoss} (seeded: SCALE_REAL_SEED=${lossSeed}).`,
+		);
+	}
 	for (let c = 0; c < config.clientProcesses; c++) clients.push(startClient());
 	const fingerprints = await Promise.all(clients.map((client) => next(client, 'fingerprint', 60_000)));
 	for (let w = 0; w < config.workers; w++) {
@@ -181,7 +189,12 @@ async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slo
 			slots.slice(i, i + BATCH).map(async (slot) => {
 				const side = sides[(slot.id >> 3) % config.workers] as (typeof sides)[number];
 				try {
-					const common = { enableUdp: true, enableTcp: false, enableSctp: !slot.media };
+					const common = {
+						enableUdp: true,
+						enableTcp: false,
+						enableSctp: !slot.media,
+						...(config.iceConsentTimeout === undefined ? {} : { iceConsentTimeout: config.iceConsentTimeout }),
+					};
 					slot.transport = await (slot.webRtcServer
 						? side.router.createWebRtcTransport({ ...common, webRtcServer: side.server })
 						: side.router.createWebRtcTransport({
@@ -244,7 +257,7 @@ async function setUp(workers: Worker[], clients: Client[]): Promise<{ slots: Slo
 			const reply = next(client, 'connected', Math.max(300_000, targets.length * 150), (m) => {
 				if (m.type === 'progress') log(`client process ${c}: ${m.done} of ${targets.length} done`);
 			});
-			tell(client, { type: 'connect', targets });
+			tell(client, { type: 'connect', targets, consentLoss: { probability: config.consentLoss ?? 0, seed: lossSeed + c } });
 			try {
 				const { failed } = await reply;
 				for (const { id, error } of failed) left(slots[id] as Slot, `client: ${error}`);
@@ -372,6 +385,14 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 	while (performance.now() < deadline && !chosen.every((s) => closedAt.has(s.id))) await sleep(500);
 	for (const client of clients) client.listeners.delete(onVanished);
 	release();
+	const consent = { sent: 0, skipped: 0 };
+	for (const client of clients) {
+		const reply = next(client, 'consent', 10_000);
+		tell(client, { type: 'consent' });
+		const counts = await reply.catch(() => ({ sent: 0, skipped: 0 }));
+		consent.sent += counts.sent;
+		consent.skipped += counts.skipped;
+	}
 	const records: TransportRecord[] = live.map((slot) => {
 		const closed = closedAt.get(slot.id);
 		const vanishedAt = vanished.get(slot.id);
@@ -393,7 +414,7 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 	}
 	log(`${mode}: ${chosen.length} vanished, ${closedAt.size} closed (or would be)`);
 	await sleep(2_000);
-	return { mode, watched: live.length, heapPerWatch, idle, cpu, records };
+	return { mode, watched: live.length, heapPerWatch, idle, cpu, records, consent };
 }
 
 async function main(): Promise<void> {
@@ -423,6 +444,8 @@ async function main(): Promise<void> {
 			node: process.version,
 			transports: config.transports,
 			workers: config.workers,
+			...(config.iceConsentTimeout === undefined ? {} : { iceConsentTimeout: config.iceConsentTimeout }),
+			...(config.consentLoss ? { consentLoss: config.consentLoss } : {}),
 			connected,
 			setupSeconds,
 			modes,

@@ -133,7 +133,7 @@ describe('scale-real benchmark figures', () => {
 		expect(markdown).toContain('### 8 transports / 2 workers (mediasoup 3.27.1, Node v22.0.0)');
 		// The naive row shows its false close (1, on a WebRtcServer), the landed row 0.
 		expect(markdown).toMatch(
-			/\| naive `setInterval\(getStats, 2000\)` per transport \| 8\.5 \/ 8\.5 \/ 8\.5 \(1\) naive × 1 \|.*\| \*\*1\*\* \(1\): idle, alone 1 \|/,
+			/\| naive `setInterval\(getStats, 2000\)` per transport \| 8\.5 \/ 8\.5 \/ 8\.5 \(1\) naive × 1 \|.*\| \*\*1\*\* \(1\): idle, alone 1; naive × 1 \|/,
 		);
 		expect(markdown).toMatch(
 			/\| landed: 200\/s per worker \+ hints \| 18\.0 \/ 18\.0 \/ 18\.0 \(1\) inactive × 1 \| 31\.0 \/ 31\.0 \/ 31\.0 \(1\) ice-disconnected × 1 \|.* \| 0 \|/,
