@@ -159,8 +159,8 @@ export interface WatchdogPolicyOptions<TransportAppData = Record<string, unknown
 	 * A connected transport that shows no sign of life for this long is closed with `inactive`
 	 * (catches clients that vanish silently, on any mediasoup version). A sign of life is inbound
 	 * bytes growing, or, for a transport without producers and consumers, the worker's replies to
-	 * consent checks. A client seen to be naturally quieter gets 3× its longest observed healthy
-	 * silence instead, if that is longer. `Infinity` turns liveness off. See docs/liveness.md.
+	 * consent checks. A client seen to be naturally quieter gets 3× the longest gap read between two
+	 * of its signs of life instead, if that is longer. `Infinity` turns liveness off. See docs/liveness.md.
 	 * @default 8_000
 	 * @example 15_000
 	 */

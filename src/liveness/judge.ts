@@ -3,9 +3,10 @@
 // explains every rule here and the measurements behind it.
 
 /**
- * How many times its longest proven healthy silence a transport may stay silent before it is
- * judged gone. A client with a 5 s consent cadence (werift, Firefox) gets 15–18 s, so one or two
- * lost consent checks never close it; Chromium (2.5 s) stays at `inactivityTimeoutMs`.
+ * How many times the longest gap read between two of its signs of life a transport may stay silent
+ * before it is judged gone, so two lost consent checks never close it. A client with a 5 s consent
+ * cadence (werift, Firefox) polled every 2 s reads as up to 6 s: 18 s; Chromium's DataChannel
+ * (2.5 s) 12 s; a transport with media stays at `inactivityTimeoutMs`.
  */
 export const CADENCE_FACTOR = 3;
 
@@ -208,7 +209,11 @@ export class TransportJudge {
 		return this.#signs >= 2 && this.#firstSentAt !== undefined && this.#signAt - this.#firstSentAt >= CADENCE_WINDOW_MS;
 	}
 
-	/** The longest silence observed while the transport was alive, in milliseconds. */
+	/**
+	 * The longest gap read while the transport was alive, in milliseconds: from one sample with a
+	 * sign of life to the next, for a transport that never carried RTP; the silence seen, for one
+	 * that did.
+	 */
 	get provenSilenceMs(): number {
 		return this.#provenMaxMs;
 	}
