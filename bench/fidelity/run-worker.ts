@@ -106,7 +106,9 @@ async function main(): Promise<void> {
 		await netns?.remove().catch((error: unknown) => notes.push(`removing the network namespace: ${message(error)}`));
 	}
 	const run: WorkerRun = { worker: label, node: process.version, consentCheck: hasWorkerConsent, records, notes };
-	process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(run)}\n`);
+	// Resolved once written: main()'s caller exits right after, which would cut a line that outgrew
+	// the pipe's buffer short (scale-real's results did).
+	await new Promise<void>((resolve) => process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(run)}\n`, () => resolve()));
 }
 
 async function runRound(
