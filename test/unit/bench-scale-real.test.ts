@@ -166,4 +166,38 @@ describe('scale-real benchmark figures', () => {
 		};
 		expect(renderScenario(run, aggregate(run))).toContain('30.0 / 30.0 / 30.0 (1; **1 not closed**) inactive × 1');
 	});
+
+	it("names a lossy-link scenario's consent timeout and loss, and its live clients closed by reason", () => {
+		const run: ScenarioRun = {
+			worker: 'mediasoup 3.27.1',
+			node: 'v22',
+			transports: 3,
+			workers: 1,
+			iceConsentTimeout: 12,
+			consentLoss: 0.02,
+			connected: 3,
+			setupSeconds: 1,
+			notes: [],
+			modes: [
+				{
+					mode: 'per-worker',
+					watched: 3,
+					heapPerWatch: 1_000,
+					idle: cpu([1], 5),
+					cpu: cpu([1.2], 6),
+					// A vanished one closed 9 s after; two live ones closed, both by the worker's consent check.
+					records: [
+						media(0, 9_000, 'ice-disconnected'),
+						media(undefined, 50_000, 'ice-disconnected'),
+						media(undefined, 60_000, 'ice-disconnected'),
+					],
+					consent: { sent: 1_000, skipped: 20 },
+				},
+			],
+		};
+		const markdown = renderScenario(run, aggregate(run));
+		expect(markdown).toContain('### 3 transports / 1 worker, `iceConsentTimeout` 12 s, 2.0 % of consent checks lost');
+		expect(markdown).toContain('| **2** (2): media 2; ice-disconnected × 2 |');
+		expect(markdown).toContain('the clients had sent 1,000 consent checks and skipped 20.');
+	});
 });
