@@ -105,15 +105,23 @@ const tell = (client: Client, m: ToClient): void => {
 	if (!client.exit) client.child.send(m);
 };
 
-async function clientsCpuSeconds(clients: readonly Client[]): Promise<number> {
-	const replies = await Promise.all(
-		clients.map(async (client) => {
-			const reply = next(client, 'cpu', 10_000);
-			tell(client, { type: 'cpu' });
-			return (await reply.catch(() => ({ micros: 0 }))).micros;
+/** Asks every client process for one figure; undefined for a process that does not answer within 10 s. */
+function askAll<K extends 'cpu' | 'consent'>(
+	clients: readonly Client[],
+	type: K,
+): Promise<Array<Extract<FromClient, { type: K }> | undefined>> {
+	return Promise.all(
+		clients.map((client) => {
+			const reply = next(client, type, 10_000);
+			tell(client, { type } as ToClient);
+			return reply.catch(() => undefined);
 		}),
 	);
-	return replies.reduce((a, b) => a + b, 0) / 1e6;
+}
+
+async function clientsCpuSeconds(clients: readonly Client[]): Promise<number> {
+	const replies = await askAll(clients, 'cpu');
+	return replies.reduce((sum, reply) => sum + (reply?.micros ?? 0), 0) / 1e6;
 }
 
 /** CPU of every part over `ms`: workers (/proc ticks), this Node process, the client processes; event-loop p99. */
@@ -386,12 +394,9 @@ async function runMode(mode: Mode, slots: Slot[], workers: Worker[], clients: Cl
 	for (const client of clients) client.listeners.delete(onVanished);
 	release();
 	const consent = { sent: 0, skipped: 0 };
-	for (const client of clients) {
-		const reply = next(client, 'consent', 10_000);
-		tell(client, { type: 'consent' });
-		const counts = await reply.catch(() => ({ sent: 0, skipped: 0 }));
-		consent.sent += counts.sent;
-		consent.skipped += counts.skipped;
+	for (const counts of await askAll(clients, 'consent')) {
+		consent.sent += counts?.sent ?? 0;
+		consent.skipped += counts?.skipped ?? 0;
 	}
 	const records: TransportRecord[] = live.map((slot) => {
 		const closed = closedAt.get(slot.id);

@@ -55,9 +55,9 @@ class Entry extends TransportJudge {
 	}
 }
 
-/** A sample newer than the first hinted poll showed a sign of life (signs are timed at the samples). */
+/** Hinted, and a sample newer than the first hinted poll showed a sign of life (signs are timed at the samples). */
 function showedLifeSinceHint(entry: Entry): boolean {
-	return entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt;
+	return entry.hintedAt !== NONE && entry.hintPolls > 0 && entry.lastSignAt > entry.hintedAt;
 }
 
 // Times are whole milliseconds since the scheduler started: small integers that V8 stores
@@ -501,7 +501,7 @@ class WorkerLane {
 				entry.unjudged = undefined;
 				// Proven alive since its hint: back to the round-robin now, not at the lane's next wake-up
 				// (a period later, it would be counted as hinted meanwhile).
-				if (entry.hintedAt !== NONE && showedLifeSinceHint(entry)) this.#leavePriority(entry);
+				if (showedLifeSinceHint(entry)) this.#leavePriority(entry);
 				if (entry.silent) this.#followSilence(entry);
 				return;
 			case 'inactive': {

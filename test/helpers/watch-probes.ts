@@ -1,5 +1,5 @@
-// Probes for leak assertions against real mediasoup objects: listeners a watch left on a
-// transport, and timers it left armed (through a clock that counts them).
+// Probes against real mediasoup objects: listeners a watch left on a transport, timers it left
+// armed (through a clock that counts them), and when the watchdog polled a transport.
 import { type Clock, systemClock } from '../../src/clock.js';
 
 interface ListenerSource {
@@ -84,4 +84,18 @@ export function countingClock(base: Clock = systemClock): CountingClock {
 			return created;
 		},
 	};
+}
+
+/**
+ * Records `performance.now()` at each `getStats()` call on `transport` (the watchdog's polls, when
+ * nothing else asks), by wrapping the method; returns the list it fills.
+ */
+export function recordPolls(transport: { getStats(): Promise<unknown> }): number[] {
+	const polls: number[] = [];
+	const original = transport.getStats.bind(transport);
+	transport.getStats = () => {
+		polls.push(performance.now());
+		return original();
+	};
+	return polls;
 }

@@ -21,6 +21,7 @@ import { type CloseInfo, createWatchdog, type TransportWatch } from '../../src/i
 import { closeAllChromiumClients, launchChromiumClient } from '../helpers/chromium/harness.js';
 import { untilRtpReceived, type WebRtcTransport } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { recordPolls } from '../helpers/watch-probes.js';
 
 const POLL_MS = 10_000;
 const TIMEOUT_MS = 4_000;
@@ -39,12 +40,7 @@ interface Watched {
 }
 
 function watchRecorded(transport: WebRtcTransport, userId: string, list: Watched[], watchdog = sfu.watchdog): void {
-	const polls: number[] = [];
-	const original = transport.getStats.bind(transport);
-	transport.getStats = () => {
-		polls.push(performance.now());
-		return original();
-	};
+	const polls = recordPolls(transport);
 	const entry: Watched = { transport, watch: watchdog.watch(transport, { worker: sfu.worker, userId }), polls };
 	entry.watch.on('close', (info) => {
 		entry.closed = { at: performance.now(), info };

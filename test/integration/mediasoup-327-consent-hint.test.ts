@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloseInfo, TransportWatch } from '../../src/index.js';
 import { createTestTransport, hasWorkerConsent, type WebRtcTransport, workerLabel } from '../helpers/mediasoup.js';
 import { useMediasoup } from '../helpers/mediasoup-fixture.js';
+import { recordPolls } from '../helpers/watch-probes.js';
 import { closeAllWeriftClients, spawnWeriftClient, type WeriftClient } from '../helpers/werift/harness.js';
 
 if (!hasWorkerConsent)
@@ -46,12 +47,7 @@ async function startPeer(userId: string, iceConsentTimeout: number): Promise<Pee
 	// Spawned before the transport exists: the spawn is the harness's cost, not the client's.
 	const werift = await spawnWeriftClient();
 	const transport = await createTestTransport(sfu.router, { enableSctp: true, iceConsentTimeout });
-	const polls: number[] = [];
-	const original = transport.getStats.bind(transport);
-	transport.getStats = () => {
-		polls.push(performance.now());
-		return original();
-	};
+	const polls = recordPolls(transport);
 	const ice: Peer['ice'] = [];
 	transport.on('icestatechange', (state) => ice.push({ state, at: performance.now() }));
 	const watch = sfu.watchdog.watch(transport, { worker: sfu.worker, userId });

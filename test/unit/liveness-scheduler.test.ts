@@ -41,10 +41,11 @@ function connect(watchdog: Watchdog, transport: Transport): TransportWatch {
 	return watch;
 }
 
-/** A client that adds `bytes` to bytesReceived every `everyMs` until `stop()`. */
-function client(transport: Transport, everyMs: number, bytes = 100): { stop(): void } {
+/** A client that adds `bytes` to bytesReceived (and to RTP received when `media`) every `everyMs` until `stop()`. */
+function client(transport: Transport, everyMs: number, bytes = 100, media = false): { stop(): void } {
 	const timer = setInterval(() => {
 		transport.bytesReceived += bytes;
+		if (media) transport.counters.rtpBytesReceived += bytes;
 	}, everyMs);
 	addInterval(timer);
 	return { stop: () => clearInterval(timer) };
@@ -365,12 +366,7 @@ describe('pacing', () => {
 		const transports = Array.from({ length: 250 }, (_, i) => fakeTransport(`u${i}`, { producers: 1 }));
 		const senders = transports.map((transport) => {
 			connect(watchdog, transport);
-			const timer = setInterval(() => {
-				transport.bytesReceived += 100;
-				transport.counters.rtpBytesReceived += 100;
-			}, 500);
-			addInterval(timer);
-			return { stop: () => clearInterval(timer) };
+			return client(transport, 500, 100, true);
 		});
 		await vi.advanceTimersByTimeAsync(30_000);
 		const watch = watchdog.get((transports[123] as Transport).id) as TransportWatch;
